@@ -1,0 +1,197 @@
+// Package rptr is a CoreDNS plugin that serves reverse DNS (PTR records
+// under in-addr.arpa. and ip6.arpa.) from records kept in Redis.
+package rptr
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"time"
+
+	"github.com/coredns/coredns/plugin"
+	"github.com/coredns/coredns/plugin/metrics"
+	"github.com/coredns/coredns/plugin/pkg/fall"
+	clog "github.com/coredns/coredns/plugin/pkg/log"
+	"github.com/coredns/coredns/request"
+	"github.com/miekg/dns"
+	"golang.org/x/time/rate"
+
+	"github.com/rptr-dns/rptr/ptrstore"
+	"github.com/rptr-dns/rptr/reverse"
+)
+
+const pluginName = "rptr"
+
+var log = clog.NewWithPlugin(pluginName)
+
+// Store looks up the PTR record of an address. *ptrstore.Store implements
+// it; it returns ptrstore.ErrNotFound for an address without a record and a
+// *ptrstore.InvalidError for a value that is not a valid record.
+type Store interface {
+	Lookup(ctx context.Context, addr netip.Addr) (ptrstore.Record, error)
+}
+
+// RPTR is the plugin handler.
+type RPTR struct {
+	Next plugin.Handler
+	Fall fall.F
+
+	zones   []zone
+	origins plugin.Zones // the zones' origins, for Matches
+	apex    apex
+	ttl     uint32        // TTL of answers whose record sets none
+	timeout time.Duration // bound on one Redis lookup
+
+	redisConfig ptrstore.Config
+	redis       *ptrstore.Store // opened on startup, closed on shutdown
+	store       Store
+
+	// warnings limits the log lines that clients can trigger by asking for
+	// addresses whose records are invalid.
+	warnings *rate.Limiter
+}
+
+var _ plugin.Handler = (*RPTR)(nil)
+
+// Name implements plugin.Handler.
+func (p *RPTR) Name() string { return pluginName }
+
+// outcome is how a query ends; every query handled by rptr ends in exactly one.
+type outcome int
+
+const (
+	answered      outcome = iota // records in the answer section
+	noData                       // NOERROR, SOA in authority
+	nameError                    // NXDOMAIN, SOA in authority, or the next plugin with fallthrough
+	serverFailure                // SERVFAIL: the records could not be read
+)
+
+// result is the outcome of a query with what goes into the answer.
+type result struct {
+	outcome outcome
+	answer  []dns.RR
+	metric  string // the result label of requestCount
+	err     error  // why, for serverFailure
+}
+
+// ServeDNS implements plugin.Handler.
+func (p *RPTR) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	state := request.Request{W: w, Req: r}
+	qname := state.Name()
+	z := p.zoneOf(qname)
+	if z == nil || state.QClass() != dns.ClassINET {
+		return plugin.NextOrFailure(p.Name(), p.Next, ctx, w, r)
+	}
+
+	res := p.resolve(ctx, state, z)
+	server := metrics.WithServer(ctx)
+	if res.outcome == nameError && p.Fall.Through(qname) {
+		requestCount.WithLabelValues(server, z.origin, resultFallthrough).Inc()
+		return plugin.NextOrFailure(p.Name(), p.Next, ctx, w, r)
+	}
+	requestCount.WithLabelValues(server, z.origin, res.metric).Inc()
+	if res.outcome == serverFailure {
+		return dns.RcodeServerFailure, plugin.Error(p.Name(), res.err)
+	}
+
+	m := new(dns.Msg)
+	m.SetReply(r)
+	m.Authoritative = true
+	switch res.outcome {
+	case answered:
+		m.Answer = res.answer
+	case noData:
+		m.Ns = []dns.RR{p.apex.negativeSOA(z.origin)}
+	case nameError:
+		m.Rcode = dns.RcodeNameError
+		m.Ns = []dns.RR{p.apex.negativeSOA(z.origin)}
+	}
+	w.WriteMsg(m)
+	return dns.RcodeSuccess, nil
+}
+
+// zoneOf returns the most specific zone that holds qname, or nil.
+func (p *RPTR) zoneOf(qname string) *zone {
+	origin := p.origins.Matches(qname)
+	if origin == "" {
+		return nil
+	}
+	for i := range p.zones {
+		if p.zones[i].origin == origin {
+			return &p.zones[i]
+		}
+	}
+	return nil
+}
+
+// resolve answers a query for a name inside zone z.
+func (p *RPTR) resolve(ctx context.Context, state request.Request, z *zone) result {
+	qname, qtype := state.Name(), state.QType()
+	if qname == z.origin {
+		switch qtype {
+		case dns.TypeSOA:
+			return result{outcome: answered, answer: []dns.RR{p.apex.soa(z.origin, state.QName())}, metric: resultApex}
+		case dns.TypeNS:
+			return result{outcome: answered, answer: p.apex.nsSet(z.origin, state.QName()), metric: resultApex}
+		}
+	}
+	prefix, err := reverse.Parse(qname)
+	if err != nil {
+		// A name that cannot be an address exists nowhere in the zone.
+		return result{outcome: nameError, metric: resultNXDomain}
+	}
+	if !prefix.IsSingleIP() {
+		// Every shorter name inside the zone has addresses below it: an
+		// empty non-terminal (RFC 8020 forbids NXDOMAIN here).
+		return result{outcome: noData, metric: resultNoData}
+	}
+	return p.resolveAddr(ctx, state, prefix.Addr())
+}
+
+// resolveAddr answers a query for the full reverse name of addr.
+func (p *RPTR) resolveAddr(ctx context.Context, state request.Request, addr netip.Addr) result {
+	rec, err := p.lookup(ctx, addr)
+	switch {
+	case errors.Is(err, ptrstore.ErrNotFound):
+		return result{outcome: nameError, metric: resultNXDomain}
+	case err != nil:
+		return result{outcome: serverFailure, metric: resultError, err: err}
+	case rec.Disabled:
+		return result{outcome: nameError, metric: resultNXDomain}
+	}
+	switch state.QType() {
+	case dns.TypePTR, dns.TypeANY:
+		ptr := &dns.PTR{
+			Hdr: dns.RR_Header{Name: state.QName(), Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: rec.AnswerTTL(p.ttl, time.Now())},
+			Ptr: rec.Name,
+		}
+		return result{outcome: answered, answer: []dns.RR{ptr}, metric: resultStored}
+	}
+	return result{outcome: noData, metric: resultNoData}
+}
+
+// lookup reads addr's record within the lookup timeout. An invalid record is
+// logged, counted and reported as ErrNotFound, because it must be served as
+// if it were absent.
+func (p *RPTR) lookup(ctx context.Context, addr netip.Addr) (ptrstore.Record, error) {
+	server := metrics.WithServer(ctx)
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	start := time.Now()
+	rec, err := p.store.Lookup(ctx, addr)
+	redisDuration.WithLabelValues(server).Observe(time.Since(start).Seconds())
+
+	var invalid *ptrstore.InvalidError
+	switch {
+	case errors.As(err, &invalid):
+		invalidRecords.WithLabelValues(server).Inc()
+		if p.warnings.Allow() {
+			log.Warningf("%v; serving it as absent", invalid)
+		}
+		return ptrstore.Record{}, ptrstore.ErrNotFound
+	case err != nil && !errors.Is(err, ptrstore.ErrNotFound):
+		redisErrors.WithLabelValues(server).Inc()
+		return ptrstore.Record{}, err
+	}
+	return rec, err
+}

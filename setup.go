@@ -1,0 +1,258 @@
+package rptr
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/core/dnsserver"
+	"github.com/coredns/coredns/plugin"
+	"github.com/miekg/dns"
+	"golang.org/x/time/rate"
+
+	"github.com/rptr-dns/rptr/ptrstore"
+	"github.com/rptr-dns/rptr/reverse"
+)
+
+func init() { plugin.Register(pluginName, setup) }
+
+func setup(c *caddy.Controller) error {
+	p, err := parse(c)
+	if err != nil {
+		return plugin.Error(pluginName, err)
+	}
+	c.OnStartup(func() error {
+		p.redis = ptrstore.Open(p.redisConfig)
+		p.store = p.redis
+		return nil
+	})
+	c.OnShutdown(func() error {
+		if p.redis == nil {
+			return nil
+		}
+		return p.redis.Close()
+	})
+	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
+		p.Next = next
+		return p
+	})
+	return nil
+}
+
+// Defaults of the Corefile options.
+const (
+	defaultTTL     = 3600
+	defaultTimeout = 500 * time.Millisecond
+)
+
+// newRPTR returns a handler with every option at its default.
+func newRPTR() *RPTR {
+	opts, err := ptrstore.ParseURL(ptrstore.DefaultURL)
+	if err != nil {
+		panic(err) // the default URL is a constant that parses
+	}
+	return &RPTR{
+		ttl:         defaultTTL,
+		timeout:     defaultTimeout,
+		redisConfig: ptrstore.Config{Redis: opts, Prefix: ptrstore.DefaultPrefix},
+		apex: apex{
+			serial:  uint32(time.Now().Unix()),
+			refresh: defaultRefresh,
+			retry:   defaultRetry,
+			expire:  defaultExpire,
+			minimum: defaultMinimum,
+			ttl:     defaultTTL,
+		},
+		warnings: rate.NewLimiter(rate.Every(time.Second), 10),
+	}
+}
+
+// parse reads the rptr block of a server block. It does no I/O.
+func parse(c *caddy.Controller) (*RPTR, error) {
+	p := newRPTR()
+	for i := 0; c.Next(); i++ {
+		if i > 0 {
+			return nil, plugin.ErrOnce
+		}
+		args := c.RemainingArgs()
+		origins, err := zoneOrigins(args, c.ServerBlockKeys)
+		if err != nil {
+			return nil, c.Err(err.Error())
+		}
+		for _, o := range origins {
+			prefix, _ := reverse.Parse(o) // zoneOrigins checked it
+			p.zones = append(p.zones, zone{origin: o, prefix: prefix})
+			p.origins = append(p.origins, o)
+		}
+		ttlSet := false
+		for c.NextBlock() {
+			var err error
+			switch c.Val() {
+			case "redis":
+				err = parseRedis(c, p)
+			case "prefix":
+				err = parsePrefix(c, p)
+			case "ttl":
+				p.ttl, err = parseTTL(c)
+				ttlSet = true
+			case "ns":
+				p.apex.ns, err = parseNames(c, 1, -1)
+			case "soa":
+				err = parseSOA(c, &p.apex)
+			case "fallthrough":
+				p.Fall.SetZonesFromArgs(c.RemainingArgs())
+			default:
+				return nil, c.Errf("unknown property %q", c.Val())
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		if ttlSet {
+			p.apex.ttl = p.ttl
+		}
+	}
+	return p, nil
+}
+
+// zoneOrigins turns the plugin's arguments, or else the server block's keys,
+// into the origins of reverse zones. CIDRs off an octet (IPv4) or nibble
+// (IPv6) boundary become several zones, as CoreDNS splits server block keys.
+// A key that is an ancestor of both reverse trees ("." or "arpa.") stands
+// for both.
+func zoneOrigins(args, serverBlock []string) ([]string, error) {
+	for _, a := range args {
+		if pfx, err := netip.ParsePrefix(a); err == nil && pfx != pfx.Masked() {
+			return nil, fmt.Errorf("zone %s has host bits set; did you mean %s?", a, pfx.Masked())
+		}
+		if _, _, err := plugin.SplitHostPort(a); err != nil {
+			return nil, fmt.Errorf("zone %s: %v", a, err)
+		}
+	}
+	var origins []string
+	seen := map[string]bool{}
+	for _, o := range plugin.OriginsFromArgsOrServerBlock(args, serverBlock) {
+		candidates := []string{o}
+		if _, err := reverse.Parse(o); errors.Is(err, reverse.ErrNotReverse) {
+			if !dns.IsSubDomain(o, reverse.V4Suffix) || !dns.IsSubDomain(o, reverse.V6Suffix) {
+				return nil, fmt.Errorf("zone %s is not a reverse zone: give a CIDR or a name under %s or %s", o, reverse.V4Suffix, reverse.V6Suffix)
+			}
+			candidates = []string{reverse.V4Suffix, reverse.V6Suffix}
+		} else if err != nil {
+			return nil, fmt.Errorf("zone %s is not a reverse zone: %v", o, err)
+		}
+		for _, c := range candidates {
+			if !seen[c] {
+				seen[c] = true
+				origins = append(origins, c)
+			}
+		}
+	}
+	if len(origins) == 0 {
+		return nil, errors.New("no zones")
+	}
+	return origins, nil
+}
+
+func parseRedis(c *caddy.Controller, p *RPTR) error {
+	args := c.RemainingArgs()
+	if len(args) != 1 {
+		return c.ArgErr()
+	}
+	opts, err := ptrstore.ParseURL(args[0])
+	if err != nil {
+		return c.Errf("redis URL: %v", err)
+	}
+	p.redisConfig.Redis = opts
+	return nil
+}
+
+func parsePrefix(c *caddy.Controller, p *RPTR) error {
+	args := c.RemainingArgs()
+	if len(args) != 1 {
+		return c.ArgErr()
+	}
+	if args[0] == "" || strings.ContainsAny(args[0], " \t\r\n") {
+		return c.Errf("prefix %q must be non-empty and hold no white space", args[0])
+	}
+	p.redisConfig.Prefix = args[0]
+	return nil
+}
+
+func parseTTL(c *caddy.Controller) (uint32, error) {
+	args := c.RemainingArgs()
+	if len(args) != 1 {
+		return 0, c.ArgErr()
+	}
+	return parseSeconds(c, c.Val(), args[0])
+}
+
+// parseSeconds parses a TTL-like value in seconds, 0 to 2^31-1.
+func parseSeconds(c *caddy.Controller, what, s string) (uint32, error) {
+	v, err := strconv.ParseUint(s, 10, 32)
+	if err != nil || v > ptrstore.MaxTTL {
+		return 0, c.Errf("%s %q is not a number of seconds from 0 to %d", what, s, ptrstore.MaxTTL)
+	}
+	return uint32(v), nil
+}
+
+// parseNames reads at least lo and at most hi (-1: any number) domain
+// names and returns them absolute and lower case.
+func parseNames(c *caddy.Controller, lo, hi int) ([]string, error) {
+	args := c.RemainingArgs()
+	if len(args) < lo || (hi >= 0 && len(args) > hi) {
+		return nil, c.ArgErr()
+	}
+	names := make([]string, len(args))
+	for i, a := range args {
+		n, err := domainName(a)
+		if err != nil {
+			return nil, c.Errf("%s: %v", c.Val(), err)
+		}
+		names[i] = n
+	}
+	return names, nil
+}
+
+func domainName(s string) (string, error) {
+	n := dns.CanonicalName(s)
+	if _, ok := dns.IsDomainName(n); !ok || n == "." {
+		return "", fmt.Errorf("%q is not a domain name", s)
+	}
+	return n, nil
+}
+
+// parseSOA reads "soa MNAME RNAME [REFRESH RETRY EXPIRE MINIMUM]". RNAME may
+// be written as a mail address, hostmaster@example.com.
+func parseSOA(c *caddy.Controller, a *apex) error {
+	args := c.RemainingArgs()
+	if len(args) != 2 && len(args) != 6 {
+		return c.Errf("soa takes MNAME RNAME and optionally REFRESH RETRY EXPIRE MINIMUM, got %d values", len(args))
+	}
+	mname, err := domainName(args[0])
+	if err != nil {
+		return c.Errf("soa MNAME: %v", err)
+	}
+	rname := args[1]
+	if local, domain, ok := strings.Cut(rname, "@"); ok {
+		rname = strings.ReplaceAll(local, ".", `\.`) + "." + domain
+	}
+	if rname, err = domainName(rname); err != nil {
+		return c.Errf("soa RNAME: %v", err)
+	}
+	a.mname, a.rname = mname, rname
+	if len(args) == 6 {
+		timers := []*uint32{&a.refresh, &a.retry, &a.expire, &a.minimum}
+		names := []string{"REFRESH", "RETRY", "EXPIRE", "MINIMUM"}
+		for i, t := range timers {
+			if *t, err = parseSeconds(c, "soa "+names[i], args[2+i]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
