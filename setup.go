@@ -184,11 +184,12 @@ func parsePrefix(c *caddy.Controller, p *RPTR) error {
 }
 
 func parseTTL(c *caddy.Controller) (uint32, error) {
+	what := c.Val()
 	args := c.RemainingArgs()
 	if len(args) != 1 {
 		return 0, c.ArgErr()
 	}
-	return parseSeconds(c, c.Val(), args[0])
+	return parseSeconds(c, what, args[0])
 }
 
 // parseSeconds parses a TTL-like value in seconds, 0 to 2^31-1.
@@ -203,6 +204,7 @@ func parseSeconds(c *caddy.Controller, what, s string) (uint32, error) {
 // parseNames reads at least lo and at most hi (-1: any number) domain
 // names and returns them absolute and lower case.
 func parseNames(c *caddy.Controller, lo, hi int) ([]string, error) {
+	what := c.Val()
 	args := c.RemainingArgs()
 	if len(args) < lo || (hi >= 0 && len(args) > hi) {
 		return nil, c.ArgErr()
@@ -211,7 +213,7 @@ func parseNames(c *caddy.Controller, lo, hi int) ([]string, error) {
 	for i, a := range args {
 		n, err := domainName(a)
 		if err != nil {
-			return nil, c.Errf("%s: %v", c.Val(), err)
+			return nil, c.Errf("%s: %v", what, err)
 		}
 		names[i] = n
 	}

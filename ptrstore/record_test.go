@@ -117,3 +117,24 @@ func TestAnswerTTL(t *testing.T) {
 		}
 	}
 }
+
+// FuzzHostName checks that HostName never panics and that what it accepts
+// is an absolute ASCII host name that it accepts again unchanged.
+func FuzzHostName(f *testing.F) {
+	for _, s := range []string{"mail.example.com", "bücher.example.", "a..b", "-x.example", "\xff", strings.Repeat("a.", 130)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		name, err := HostName(s)
+		if err != nil {
+			return
+		}
+		if !strings.HasSuffix(name, ".") || !isASCII(name) || len(name) > 254 {
+			t.Fatalf("HostName(%q) = %q: not an absolute ASCII name of at most 254 characters", s, name)
+		}
+		again, err := HostName(name)
+		if err != nil || again != name {
+			t.Fatalf("HostName(HostName(%q)) = %q, %v; want %q", s, again, err, name)
+		}
+	})
+}

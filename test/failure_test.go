@@ -1,0 +1,128 @@
+package test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/rptr-dns/rptr/internal/corednstest"
+)
+
+// metric returns the sum of all series of the metric name scraped from the
+// prometheus plugin at addr.
+func metric(t *testing.T, addr, name string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	if f, ok := families[name]; ok {
+		for _, m := range f.GetMetric() {
+			switch {
+			case m.GetCounter() != nil:
+				sum += m.GetCounter().GetValue()
+			case m.GetGauge() != nil:
+				sum += m.GetGauge().GetValue()
+			case m.GetHistogram() != nil:
+				sum += float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	return sum
+}
+
+func TestInvalidRecordsAreAbsentLoggedAndCounted(t *testing.T) {
+	prefix := prefixFor(t)
+	s := corednstest.Start(t, coredns, fmt.Sprintf(`.:{dns} {
+    prometheus 127.0.0.1:{metrics}
+    rptr 10.9.0.0/16 {
+        redis %s
+        prefix %s
+    }
+}
+`, rdb.URL(0), prefix), "metrics")
+	metrics := fmt.Sprintf("127.0.0.1:%d", s.Ports["metrics"])
+	c := rdb.Client(0)
+	defer c.Close()
+	ctx := context.Background()
+
+	invalid := []struct {
+		addr string
+		cmd  []any
+	}{
+		{"10.9.0.1", []any{"SET", prefix + "ptr:10.9.0.1", "not a host name"}},
+		{"10.9.0.2", []any{"SET", prefix + "ptr:10.9.0.2", ""}},
+		{"10.9.0.3", []any{"SET", prefix + "ptr:10.9.0.3", "bad\xffutf8.example"}},
+		{"10.9.0.4", []any{"HSET", prefix + "ptr:10.9.0.4", "ttl", "300"}},
+		{"10.9.0.5", []any{"HSET", prefix + "ptr:10.9.0.5", "ptr", "ok.example", "ttl", "soon"}},
+		{"10.9.0.6", []any{"HSET", prefix + "ptr:10.9.0.6", "ptr", "ok.example", "disabled", "maybe"}},
+		{"10.9.0.7", []any{"RPUSH", prefix + "ptr:10.9.0.7", "ok.example"}},
+		{"10.9.0.8", []any{"SADD", prefix + "ptr:10.9.0.8", "ok.example"}},
+		{"10.9.0.9", []any{"SET", prefix + "ptr:10.9.0.9", strings.Repeat("a", 64) + ".example"}},
+	}
+	for _, in := range invalid {
+		if err := c.Do(ctx, in.cmd...).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := metric(t, metrics, "coredns_rptr_invalid_records_total")
+	for _, in := range invalid {
+		name, _ := dns.ReverseAddr(in.addr)
+		r := query(t, s, "udp", name, dns.TypePTR)
+		if r.Rcode != dns.RcodeNameError || len(r.Answer) != 0 || len(r.Ns) != 1 {
+			t.Errorf("%s: rcode %s, answer %v, authority %v; want NXDOMAIN with SOA", in.addr, dns.RcodeToString[r.Rcode], r.Answer, r.Ns)
+		}
+	}
+	if got := metric(t, metrics, "coredns_rptr_invalid_records_total") - before; got != float64(len(invalid)) {
+		t.Errorf("coredns_rptr_invalid_records_total rose by %v, want %d", got, len(invalid))
+	}
+	out := s.Output()
+	for _, in := range invalid {
+		if !strings.Contains(out, prefix+"ptr:"+in.addr) {
+			t.Errorf("no log line names the key of %s; log:\n%s", in.addr, out)
+		}
+	}
+}
+
+func TestRedisDownIsServfailNeverNXDOMAIN(t *testing.T) {
+	s := corednstest.Start(t, coredns, `.:{dns} {
+    prometheus 127.0.0.1:{metrics}
+    rptr 10.9.0.0/16 {
+        redis redis://127.0.0.1:{closed}/0
+        fallthrough
+    }
+    whoami
+}
+`, "metrics", "closed")
+	for _, net := range []string{"udp", "tcp"} {
+		start := time.Now()
+		r := query(t, s, net, "1.0.9.10.in-addr.arpa.", dns.TypePTR)
+		if r.Rcode != dns.RcodeServerFailure {
+			t.Errorf("%s: rcode %s, want SERVFAIL", net, dns.RcodeToString[r.Rcode])
+		}
+		if took := time.Since(start); took > 2*time.Second {
+			t.Errorf("%s: SERVFAIL took %v", net, took)
+		}
+	}
+	// Names that need no lookup are still answered.
+	if r := query(t, s, "udp", "9.10.in-addr.arpa.", dns.TypeSOA); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
+		t.Errorf("apex SOA with Redis down: %v", r)
+	}
+	if got := metric(t, fmt.Sprintf("127.0.0.1:%d", s.Ports["metrics"]), "coredns_rptr_redis_errors_total"); got < 2 {
+		t.Errorf("coredns_rptr_redis_errors_total = %v, want at least 2", got)
+	}
+}
