@@ -16,7 +16,7 @@ import (
 )
 
 var (
-	coredns string             // path of the custom binary
+	coredns string            // path of the custom binary
 	rdb     *redistest.Server // shared by the tests; each uses its own key prefix
 )
 
