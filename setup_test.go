@@ -490,17 +490,17 @@ func TestParseErrors(t *testing.T) {
 		{name: "prefix with space", input: "rptr . {\n\tprefix \"a b\"\n}", wantErr: "hold no white space", line: 2},
 
 		// ttl
-		{name: "ttl negative", input: "rptr . {\n\tprefix p:\n\tttl -1\n}", wantErr: `"-1" is not a number of seconds from 0 to 2147483647`, line: 3},
-		{name: "ttl above 2^31-1", input: "rptr . {\n\tttl 2147483648\n}", wantErr: `"2147483648" is not a number of seconds`, line: 2},
-		{name: "ttl above 2^32", input: "rptr . {\n\tttl 4294967296\n}", wantErr: `"4294967296" is not a number of seconds`, line: 2},
-		{name: "ttl not a number", input: "rptr . {\n\tttl abc\n}", wantErr: `"abc" is not a number of seconds`, line: 2},
+		{name: "ttl negative", input: "rptr . {\n\tprefix p:\n\tttl -1\n}", wantErr: `ttl "-1" is not a number of seconds from 0 to 2147483647`, line: 3},
+		{name: "ttl above 2^31-1", input: "rptr . {\n\tttl 2147483648\n}", wantErr: `ttl "2147483648" is not a number of seconds`, line: 2},
+		{name: "ttl above 2^32", input: "rptr . {\n\tttl 4294967296\n}", wantErr: `ttl "4294967296" is not a number of seconds`, line: 2},
+		{name: "ttl not a number", input: "rptr . {\n\tttl abc\n}", wantErr: `ttl "abc" is not a number of seconds`, line: 2},
 		{name: "ttl missing", input: "rptr . {\n\tttl\n}", wantErr: "Wrong argument count", line: 2},
 		{name: "ttl twice", input: "rptr . {\n\tttl 1 2\n}", wantErr: "Wrong argument count", line: 2},
 
 		// ns
 		{name: "ns missing", input: "rptr . {\n\tttl 60\n\tns\n}", wantErr: "Wrong argument count", line: 3},
-		{name: "ns empty label", input: "rptr . {\n\tns ns1.example.net ns2..example.net\n}", wantErr: `"ns2..example.net" is not a domain name`, line: 2},
-		{name: "ns root", input: "rptr . {\n\tns .\n}", wantErr: `"." is not a domain name`, line: 2},
+		{name: "ns empty label", input: "rptr . {\n\tns ns1.example.net ns2..example.net\n}", wantErr: `ns: "ns2..example.net" is not a domain name`, line: 2},
+		{name: "ns root", input: "rptr . {\n\tns .\n}", wantErr: `ns: "." is not a domain name`, line: 2},
 		{name: "ns label too long", input: "rptr . {\n\tns " + strings.Repeat("a", 64) + ".example.net\n}", wantErr: "is not a domain name", line: 2},
 
 		// soa
