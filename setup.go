@@ -242,7 +242,7 @@ func parseSOA(c *caddy.Controller, a *apex) error {
 	rname := args[1]
 	if local, domain, ok := strings.Cut(rname, "@"); ok {
 		if local == "" || domain == "" || strings.Contains(domain, "@") {
-			return c.Errf("soa RNAME %q is not a mail address", args[1])
+			return c.Errf("soa RNAME: %q is not a mail address", args[1])
 		}
 		rname = strings.ReplaceAll(local, ".", `\.`) + "." + domain
 	}
