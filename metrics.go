@@ -10,6 +10,7 @@ import (
 // Values of the result label of requestCount.
 const (
 	resultStored      = "stored"
+	resultSynthesized = "synthesized"
 	resultApex        = "apex"
 	resultNXDomain    = "nxdomain"
 	resultNoData      = "nodata"
@@ -23,7 +24,7 @@ var (
 		Namespace: plugin.Namespace,
 		Subsystem: "rptr",
 		Name:      "requests_total",
-		Help:      "Queries handled by rptr, by result: stored, apex, nxdomain, nodata, fallthrough, error.",
+		Help:      "Queries handled by rptr, by result: stored, synthesized, apex, nxdomain, nodata, fallthrough, error.",
 	}, []string{"server", "zone", "result"})
 
 	// invalidRecords counts lookups that found a value that is not a valid record.

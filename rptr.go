@@ -17,7 +17,6 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/rptr-dns/rptr/ptrstore"
-	"github.com/rptr-dns/rptr/reverse"
 )
 
 const pluginName = "rptr"
@@ -41,6 +40,7 @@ type RPTR struct {
 	apex    apex
 	ttl     uint32        // TTL of answers whose record sets none
 	timeout time.Duration // bound on one Redis lookup
+	synth   *synthesizer  // nil without synthesize lines
 
 	redisConfig ptrstore.Config
 	redis       *ptrstore.Store // opened on startup, closed on shutdown
@@ -135,9 +135,13 @@ func (p *RPTR) resolve(ctx context.Context, state request.Request, z *zone) resu
 			return result{outcome: answered, answer: p.apex.nsSet(z.origin, state.QName()), metric: resultApex}
 		}
 	}
-	prefix, err := reverse.Parse(qname)
+	if z.forward != nil {
+		return p.resolveForward(state, z)
+	}
+	prefix, err := z.reverse().Parse(qname)
 	if err != nil {
-		// A name that cannot be an address exists nowhere in the zone.
+		// A name that cannot be an address, or one outside a classless
+		// zone's block, exists nowhere in the zone.
 		return result{outcome: nameError, metric: resultNXDomain}
 	}
 	if !prefix.IsSingleIP() {
@@ -148,26 +152,72 @@ func (p *RPTR) resolve(ctx context.Context, state request.Request, z *zone) resu
 	return p.resolveAddr(ctx, state, prefix.Addr())
 }
 
-// resolveAddr answers a query for the full reverse name of addr.
+// resolveAddr answers a query for the reverse name of addr: the stored
+// record when there is a usable one, else the synthesized name when a
+// synthesize line covers addr.
 func (p *RPTR) resolveAddr(ctx context.Context, state request.Request, addr netip.Addr) result {
+	qtype := state.QType()
+	wantsPTR := qtype == dns.TypePTR || qtype == dns.TypeANY
+	line := p.synth.lineFor(addr)
+	if !wantsPTR && line != nil {
+		// The name exists whatever Redis holds; no need to ask.
+		return result{outcome: noData, metric: resultNoData}
+	}
 	rec, err := p.lookup(ctx, addr)
 	switch {
-	case errors.Is(err, ptrstore.ErrNotFound):
-		return result{outcome: nameError, metric: resultNXDomain}
-	case err != nil:
-		return result{outcome: serverFailure, metric: resultError, err: err}
-	case rec.Disabled:
-		return result{outcome: nameError, metric: resultNXDomain}
-	}
-	switch state.QType() {
-	case dns.TypePTR, dns.TypeANY:
-		ptr := &dns.PTR{
-			Hdr: dns.RR_Header{Name: state.QName(), Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: rec.AnswerTTL(p.ttl, time.Now())},
-			Ptr: rec.Name,
+	case err == nil && !rec.Disabled:
+		if wantsPTR {
+			return ptrResult(state, rec.Name, rec.AnswerTTL(p.ttl, time.Now()), resultStored)
 		}
-		return result{outcome: answered, answer: []dns.RR{ptr}, metric: resultStored}
+		return result{outcome: noData, metric: resultNoData}
+	case err != nil && !errors.Is(err, ptrstore.ErrNotFound):
+		return result{outcome: serverFailure, metric: resultError, err: err}
+	}
+	// No record, or a disabled one.
+	switch {
+	case line == nil:
+		return result{outcome: nameError, metric: resultNXDomain}
+	case wantsPTR:
+		return ptrResult(state, line.tmpl.Name(addr), line.ttlOr(p.ttl), resultSynthesized)
 	}
 	return result{outcome: noData, metric: resultNoData}
+}
+
+func ptrResult(state request.Request, target string, ttl uint32, metric string) result {
+	ptr := &dns.PTR{
+		Hdr: dns.RR_Header{Name: state.QName(), Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: ttl},
+		Ptr: target,
+	}
+	return result{outcome: answered, answer: []dns.RR{ptr}, metric: metric}
+}
+
+// resolveForward answers a query for a name in the forward zone z of
+// synthesized names. A name resolves only when it is exactly what the line
+// that names its address renders, so that each address has one name and
+// the name leads back to it.
+func (p *RPTR) resolveForward(state request.Request, z *zone) result {
+	qname := state.Name()
+	if qname == z.origin {
+		return result{outcome: noData, metric: resultNoData}
+	}
+	for _, l := range z.forward {
+		addr, ok := l.tmpl.ParseName(qname)
+		if !ok || p.synth.lineFor(addr) != l {
+			continue
+		}
+		hdr := dns.RR_Header{Name: state.QName(), Class: dns.ClassINET, Ttl: l.ttlOr(p.ttl)}
+		qtype := state.QType()
+		switch {
+		case addr.Is4() && (qtype == dns.TypeA || qtype == dns.TypeANY):
+			hdr.Rrtype = dns.TypeA
+			return result{outcome: answered, answer: []dns.RR{&dns.A{Hdr: hdr, A: addr.AsSlice()}}, metric: resultSynthesized}
+		case addr.Is6() && (qtype == dns.TypeAAAA || qtype == dns.TypeANY):
+			hdr.Rrtype = dns.TypeAAAA
+			return result{outcome: answered, answer: []dns.RR{&dns.AAAA{Hdr: hdr, AAAA: addr.AsSlice()}}, metric: resultSynthesized}
+		}
+		return result{outcome: noData, metric: resultNoData}
+	}
+	return result{outcome: nameError, metric: resultNXDomain}
 }
 
 // lookup reads addr's record within the lookup timeout. An invalid record is

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -78,17 +79,13 @@ func parse(c *caddy.Controller) (*RPTR, error) {
 		if i > 0 {
 			return nil, plugin.ErrOnce
 		}
+		line := c.Line()
 		args := c.RemainingArgs()
-		origins, err := zoneOrigins(args, c.ServerBlockKeys)
-		if err != nil {
+		if err := checkZoneArgs(args); err != nil {
 			return nil, c.Err(err.Error())
 		}
-		for _, o := range origins {
-			prefix, _ := reverse.Parse(o) // zoneOrigins checked it
-			p.zones = append(p.zones, zone{origin: o, prefix: prefix})
-			p.origins = append(p.origins, o)
-		}
 		ttlSet := false
+		var lines []*synthLine
 		for c.NextBlock() {
 			var err error
 			switch c.Val() {
@@ -103,6 +100,11 @@ func parse(c *caddy.Controller) (*RPTR, error) {
 				p.apex.ns, err = parseNames(c, 1, -1)
 			case "soa":
 				err = parseSOA(c, &p.apex)
+			case "synthesize":
+				var l *synthLine
+				if l, err = parseSynthesize(c); err == nil {
+					lines = append(lines, l)
+				}
 			case "fallthrough":
 				p.Fall.SetZonesFromArgs(c.RemainingArgs())
 			default:
@@ -115,47 +117,107 @@ func parse(c *caddy.Controller) (*RPTR, error) {
 		if ttlSet {
 			p.apex.ttl = p.ttl
 		}
+		if err := p.setZones(args, c.ServerBlockKeys, lines); err != nil {
+			// Zones are settled once the whole block is read, but the
+			// mistake is in the directive's line.
+			return nil, fmt.Errorf("%s:%d - Error during parsing: %v", c.File(), line, err)
+		}
 	}
 	return p, nil
 }
 
-// zoneOrigins turns the plugin's arguments, or else the server block's keys,
-// into the origins of reverse zones. CIDRs off an octet (IPv4) or nibble
-// (IPv6) boundary become several zones, as CoreDNS splits server block keys.
-// A key that is an ancestor of both reverse trees ("." or "arpa.") stands
-// for both.
-func zoneOrigins(args, serverBlock []string) ([]string, error) {
+// setZones settles the zones rptr serves: the reverse zones from args or
+// the server block, and the zones of the synthesize templates.
+func (p *RPTR) setZones(args, serverBlock []string, lines []*synthLine) error {
+	forward := map[string][]*synthLine{}
+	var forwardOrigins []string
+	for _, l := range lines {
+		z := l.tmpl.Zone()
+		if dns.IsSubDomain("arpa.", z) {
+			return fmt.Errorf("synthesize template %s: its zone %s is under arpa.; synthesized names are forward names", l.tmpl, z)
+		}
+		if forward[z] == nil {
+			forwardOrigins = append(forwardOrigins, z)
+		}
+		forward[z] = append(forward[z], l)
+	}
+	revZones, err := zoneOrigins(args, serverBlock, forwardOrigins)
+	if err != nil {
+		return err
+	}
+	var prefixes []netip.Prefix
+	for _, rz := range revZones {
+		p.zones = append(p.zones, zone{origin: rz.Origin, prefix: rz.Prefix, classless: rz.Classless})
+		p.origins = append(p.origins, rz.Origin)
+		prefixes = append(prefixes, rz.Prefix)
+	}
+	for _, o := range forwardOrigins {
+		p.zones = append(p.zones, zone{origin: o, forward: forward[o]})
+		p.origins = append(p.origins, o)
+	}
+	if len(lines) > 0 {
+		if p.synth, err = newSynthesizer(lines, prefixes); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkZoneArgs rejects zone arguments that CoreDNS would silently drop or
+// widen: malformed names and CIDRs with host bits set.
+func checkZoneArgs(args []string) error {
 	for _, a := range args {
 		if pfx, err := netip.ParsePrefix(a); err == nil && pfx != pfx.Masked() {
-			return nil, fmt.Errorf("zone %s has host bits set; did you mean %s?", a, pfx.Masked())
+			return fmt.Errorf("zone %s has host bits set; did you mean %s?", a, pfx.Masked())
 		}
 		if _, _, err := plugin.SplitHostPort(a); err != nil {
-			return nil, fmt.Errorf("zone %s: %v", a, err)
+			return fmt.Errorf("zone %s: %v", a, err)
 		}
 	}
-	var origins []string
+	return nil
+}
+
+// zoneOrigins turns the plugin's arguments, or else the server block's keys,
+// into reverse zones. CIDRs off an octet (IPv4) or nibble (IPv6) boundary
+// become several zones, as CoreDNS splits server block keys; RFC 2317
+// classless zones are names like 0/25.2.0.192.in-addr.arpa. A name that is
+// an ancestor of both reverse trees ("." or "arpa.") stands for both. Other
+// names are allowed only when they hold one of the forward zones (the zones
+// of synthesized names), which rptr serves in any case.
+func zoneOrigins(args, serverBlock, forward []string) ([]reverse.Zone, error) {
+	if err := checkZoneArgs(args); err != nil {
+		return nil, err
+	}
+	var zones []reverse.Zone
 	seen := map[string]bool{}
+	add := func(z reverse.Zone) {
+		if !seen[z.Origin] {
+			seen[z.Origin] = true
+			zones = append(zones, z)
+		}
+	}
 	for _, o := range plugin.OriginsFromArgsOrServerBlock(args, serverBlock) {
-		candidates := []string{o}
-		if _, err := reverse.Parse(o); errors.Is(err, reverse.ErrNotReverse) {
-			if !dns.IsSubDomain(o, reverse.V4Suffix) || !dns.IsSubDomain(o, reverse.V6Suffix) {
+		z, err := reverse.ParseZone(o)
+		switch {
+		case err == nil:
+			add(z)
+		case errors.Is(err, reverse.ErrNotReverse):
+			both := dns.IsSubDomain(o, reverse.V4Suffix) && dns.IsSubDomain(o, reverse.V6Suffix)
+			if both {
+				add(reverse.Zone{Origin: reverse.V4Suffix, Prefix: netip.PrefixFrom(netip.IPv4Unspecified(), 0)})
+				add(reverse.Zone{Origin: reverse.V6Suffix, Prefix: netip.PrefixFrom(netip.IPv6Unspecified(), 0)})
+			}
+			if !both && !slices.ContainsFunc(forward, func(f string) bool { return dns.IsSubDomain(o, f) }) {
 				return nil, fmt.Errorf("zone %s is not a reverse zone: give a CIDR or a name under %s or %s", o, reverse.V4Suffix, reverse.V6Suffix)
 			}
-			candidates = []string{reverse.V4Suffix, reverse.V6Suffix}
-		} else if err != nil {
+		default:
 			return nil, fmt.Errorf("zone %s is not a reverse zone: %v", o, err)
 		}
-		for _, c := range candidates {
-			if !seen[c] {
-				seen[c] = true
-				origins = append(origins, c)
-			}
-		}
 	}
-	if len(origins) == 0 {
+	if len(zones) == 0 && len(forward) == 0 {
 		return nil, errors.New("no zones")
 	}
-	return origins, nil
+	return zones, nil
 }
 
 func parseRedis(c *caddy.Controller, p *RPTR) error {

@@ -4,12 +4,22 @@ import (
 	"net/netip"
 
 	"github.com/miekg/dns"
+
+	"github.com/rptr-dns/rptr/reverse"
 )
 
-// zone is one reverse zone rptr is authoritative for.
+// zone is one zone rptr is authoritative for: a reverse zone, or the
+// forward zone of synthesized names.
 type zone struct {
-	origin string       // canonical name, e.g. "2.0.192.in-addr.arpa."
-	prefix netip.Prefix // the addresses under it, e.g. 192.0.2.0/24
+	origin    string       // canonical name, e.g. "2.0.192.in-addr.arpa."
+	prefix    netip.Prefix // reverse zones: the addresses under it, e.g. 192.0.2.0/24
+	classless bool         // reverse zones: an RFC 2317 zone such as 0/25.2.0.192.in-addr.arpa.
+	forward   []*synthLine // forward zones: the synthesize lines whose names it holds
+}
+
+// reverse returns z as a reverse zone.
+func (z *zone) reverse() reverse.Zone {
+	return reverse.Zone{Origin: z.origin, Prefix: z.prefix, Classless: z.classless}
 }
 
 // apex holds the values of the SOA and NS records rptr synthesizes at the

@@ -3,6 +3,7 @@ package test
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/rptr-dns/rptr/internal/corednstest"
+	"github.com/rptr-dns/rptr/reverse"
 )
 
 func TestCorefileErrorsNameTheLine(t *testing.T) {
@@ -135,10 +137,30 @@ func TestShippedCorefilesStart(t *testing.T) {
 				}
 				return
 			}
-			r := query(t, s, "udp", "2.0.192.in-addr.arpa.", dns.TypeSOA)
+			zone := firstZone(t, corefile)
+			r := query(t, s, "udp", zone, dns.TypeSOA)
 			if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
-				t.Errorf("apex SOA: %v\nCorefile:\n%s", r, text)
+				t.Errorf("apex SOA of %s: %v\nCorefile:\n%s", zone, r, text)
 			}
 		})
 	}
+}
+
+// firstZone returns the first zone of the first rptr directive of corefile:
+// its first argument, or else the first key of its server block.
+func firstZone(t *testing.T, corefile string) string {
+	t.Helper()
+	zone := ""
+	if m := regexp.MustCompile(`(?m)^\s*rptr ([^\s{]+)`).FindStringSubmatch(corefile); m != nil {
+		zone = m[1]
+	} else if m := serverBlockStart.FindStringSubmatch(corefile); m != nil {
+		zone = strings.Fields(m[1])[0]
+	}
+	if p, err := netip.ParsePrefix(zone); err == nil {
+		return reverse.Name(p)
+	}
+	if zone == "" || zone == "." || strings.HasPrefix(zone, ".:") {
+		t.Fatalf("no rptr zone to ask for in\n%s", corefile)
+	}
+	return dns.Fqdn(zonePort.ReplaceAllString(zone, ""))
 }
