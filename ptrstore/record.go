@@ -144,6 +144,11 @@ var idnaProfile = idna.New(
 // the name at most 255 octets on the wire. A Unicode name is converted to
 // its IDNA A-label form.
 func HostName(s string) (string, error) {
+	// No name this long fits in 255 octets, even as Unicode that shrinks to
+	// an A-label; rejecting it early bounds the work a huge value costs.
+	if len(s) > 4*255 {
+		return "", fmt.Errorf("host name of %d bytes is longer than 255 octets", len(s))
+	}
 	if !utf8.ValidString(s) {
 		return "", errors.New("host name is not valid UTF-8")
 	}
