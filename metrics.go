@@ -1,10 +1,14 @@
 package rptr
 
 import (
+	"sync"
+
 	"github.com/coredns/coredns/plugin"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/rptr-dns/rptr/ptrcache"
 )
 
 // Values of the result label of requestCount.
@@ -52,3 +56,62 @@ var (
 		Buckets:   prometheus.ExponentialBuckets(0.00005, 2, 16), // 50µs to about 1.6s
 	}, []string{"server"})
 )
+
+// cacheCounter makes one of the cache's counters.
+func cacheCounter(name, help string) prometheus.Counter {
+	return promauto.NewCounter(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: "rptr",
+		Name:      "cache_" + name + "_total",
+		Help:      help,
+	})
+}
+
+// cacheMetrics are the counters of every rptr lookup cache in the process.
+var cacheMetrics = ptrcache.Metrics{
+	Hits:          cacheCounter("hits", "Lookups answered from rptr's cache."),
+	Misses:        cacheCounter("misses", "Lookups rptr's cache did not hold, read from Redis."),
+	Evictions:     cacheCounter("evictions", "Cache entries dropped to make room."),
+	Invalidations: cacheCounter("invalidations", "Cache entries dropped because Redis reported a change to their key."),
+	Flushes:       cacheCounter("flushes", "Times the whole cache was dropped: FLUSHDB or FLUSHALL, or a lost or new tracking connection."),
+}
+
+// liveCaches are the caches of the running rptr instances; a reload
+// replaces them.
+var liveCaches = &cacheSet{caches: map[*ptrcache.Cache]bool{}}
+
+type cacheSet struct {
+	mu     sync.Mutex
+	caches map[*ptrcache.Cache]bool
+}
+
+func (s *cacheSet) add(c *ptrcache.Cache) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.caches[c] = true
+}
+
+func (s *cacheSet) remove(c *ptrcache.Cache) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.caches, c)
+}
+
+func (s *cacheSet) entries() float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for c := range s.caches {
+		n += c.Len()
+	}
+	return float64(n)
+}
+
+// cacheEntries is computed when scraped, so that the hot path does not
+// keep a count.
+var _ = promauto.NewGaugeFunc(prometheus.GaugeOpts{
+	Namespace: plugin.Namespace,
+	Subsystem: "rptr",
+	Name:      "cache_entries",
+	Help:      "Entries in rptr's lookup caches.",
+}, liveCaches.entries)

@@ -16,6 +16,7 @@ import (
 	"github.com/miekg/dns"
 	"golang.org/x/time/rate"
 
+	"github.com/rptr-dns/rptr/ptrcache"
 	"github.com/rptr-dns/rptr/ptrstore"
 )
 
@@ -43,8 +44,15 @@ type RPTR struct {
 	synth   *synthesizer  // nil without synthesize lines
 
 	redisConfig ptrstore.Config
-	redis       *ptrstore.Store // opened on startup, closed on shutdown
-	store       Store
+	cacheSize   int           // entries; 0 turns the cache off
+	cacheTTL    time.Duration // safety TTL of cache entries
+
+	// Set on startup.
+	redis       *ptrstore.Store // closed on shutdown
+	cache       *ptrcache.Cache // nil when off
+	store       Store           // the cache, or Redis itself
+	stopTracker context.CancelFunc
+	trackerDone chan struct{}
 
 	// warnings limits the log lines that clients can trigger by asking for
 	// addresses whose records are invalid.
@@ -52,6 +60,39 @@ type RPTR struct {
 }
 
 var _ plugin.Handler = (*RPTR)(nil)
+
+// start opens the store and, with the cache on, the cache and the tracking
+// connection that keeps it coherent.
+func (p *RPTR) start() error {
+	p.redis = ptrstore.Open(p.redisConfig)
+	p.store = p.redis
+	if p.cacheSize == 0 {
+		return nil
+	}
+	p.cache = ptrcache.New(p.redis, p.cacheSize, p.cacheTTL, cacheMetrics)
+	p.store = p.cache
+	liveCaches.add(p.cache)
+	ctx, cancel := context.WithCancel(context.Background())
+	p.stopTracker, p.trackerDone = cancel, make(chan struct{})
+	go func() {
+		defer close(p.trackerDone)
+		p.redis.Track(ctx, p.cache, nil)
+	}()
+	return nil
+}
+
+// stop ends what start began.
+func (p *RPTR) stop() error {
+	if p.stopTracker != nil {
+		p.stopTracker()
+		<-p.trackerDone
+		liveCaches.remove(p.cache)
+	}
+	if p.redis == nil {
+		return nil
+	}
+	return p.redis.Close()
+}
 
 // Name implements plugin.Handler.
 func (p *RPTR) Name() string { return pluginName }
@@ -224,24 +265,25 @@ func (p *RPTR) resolveForward(state request.Request, z *zone) result {
 // logged, counted and reported as ErrNotFound, because it must be served as
 // if it were absent.
 func (p *RPTR) lookup(ctx context.Context, addr netip.Addr) (ptrstore.Record, error) {
-	server := metrics.WithServer(ctx)
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	start := time.Now()
 	rec, err := p.store.Lookup(ctx, addr)
-	redisDuration.WithLabelValues(server).Observe(time.Since(start).Seconds())
-
 	var invalid *ptrstore.InvalidError
-	switch {
-	case errors.As(err, &invalid):
-		invalidRecords.WithLabelValues(server).Inc()
+	if errors.As(err, &invalid) {
+		invalidRecords.WithLabelValues(metrics.WithServer(ctx)).Inc()
 		if p.warnings.Allow() {
 			log.Warningf("%v; serving it as absent", invalid)
 		}
 		return ptrstore.Record{}, ptrstore.ErrNotFound
-	case err != nil && !errors.Is(err, ptrstore.ErrNotFound):
-		redisErrors.WithLabelValues(server).Inc()
-		return ptrstore.Record{}, err
 	}
 	return rec, err
+}
+
+// observeRedis records one Redis round trip in the metrics.
+func observeRedis(ctx context.Context, took time.Duration, err error) {
+	server := metrics.WithServer(ctx)
+	redisDuration.WithLabelValues(server).Observe(took.Seconds())
+	if err != nil {
+		redisErrors.WithLabelValues(server).Inc()
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/miekg/dns"
 	"golang.org/x/time/rate"
 
+	"github.com/rptr-dns/rptr/ptrcache"
 	"github.com/rptr-dns/rptr/ptrstore"
 	"github.com/rptr-dns/rptr/reverse"
 )
@@ -26,17 +27,8 @@ func setup(c *caddy.Controller) error {
 	if err != nil {
 		return plugin.Error(pluginName, err)
 	}
-	c.OnStartup(func() error {
-		p.redis = ptrstore.Open(p.redisConfig)
-		p.store = p.redis
-		return nil
-	})
-	c.OnShutdown(func() error {
-		if p.redis == nil {
-			return nil
-		}
-		return p.redis.Close()
-	})
+	c.OnStartup(p.start)
+	c.OnShutdown(p.stop)
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
 		p.Next = next
 		return p
@@ -59,7 +51,7 @@ func newRPTR() *RPTR {
 	return &RPTR{
 		ttl:         defaultTTL,
 		timeout:     defaultTimeout,
-		redisConfig: ptrstore.Config{Redis: opts, Prefix: ptrstore.DefaultPrefix},
+		redisConfig: ptrstore.Config{Redis: opts, Prefix: ptrstore.DefaultPrefix, Observe: observeRedis},
 		apex: apex{
 			serial:  uint32(time.Now().Unix()),
 			refresh: defaultRefresh,
@@ -68,7 +60,9 @@ func newRPTR() *RPTR {
 			minimum: defaultMinimum,
 			ttl:     defaultTTL,
 		},
-		warnings: rate.NewLimiter(rate.Every(time.Second), 10),
+		cacheSize: ptrcache.DefaultSize,
+		cacheTTL:  ptrcache.DefaultSafetyTTL,
+		warnings:  rate.NewLimiter(rate.Every(time.Second), 10),
 	}
 }
 
@@ -100,6 +94,8 @@ func parse(c *caddy.Controller) (*RPTR, error) {
 				p.apex.ns, err = parseNames(c, 1, -1)
 			case "soa":
 				err = parseSOA(c, &p.apex)
+			case "cache":
+				err = parseCache(c, p)
 			case "synthesize":
 				var l *synthLine
 				if l, err = parseSynthesize(c); err == nil {
@@ -230,6 +226,27 @@ func parseRedis(c *caddy.Controller, p *RPTR) error {
 		return c.Errf("redis URL: %v", err)
 	}
 	p.redisConfig.Redis = opts
+	return nil
+}
+
+// parseCache reads "cache SIZE [SAFETY_TTL]".
+func parseCache(c *caddy.Controller, p *RPTR) error {
+	args := c.RemainingArgs()
+	if len(args) < 1 || len(args) > 2 {
+		return c.ArgErr()
+	}
+	size, err := strconv.Atoi(args[0])
+	if err != nil || size < 0 {
+		return c.Errf("cache size %q is not a whole number of entries", args[0])
+	}
+	p.cacheSize = size
+	if len(args) == 2 {
+		d, err := time.ParseDuration(args[1])
+		if err != nil || d <= 0 {
+			return c.Errf("cache safety TTL %q is not a positive duration such as 10m", args[1])
+		}
+		p.cacheTTL = d
+	}
 	return nil
 }
 

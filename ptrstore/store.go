@@ -22,6 +22,10 @@ type Config struct {
 	Redis *redis.Options
 	// Prefix is prepended to every key.
 	Prefix string
+	// Observe, when set, is told of every Redis round trip of Lookup: how
+	// long it took and its error, if Redis failed to answer. ctx is the
+	// lookup's.
+	Observe func(ctx context.Context, took time.Duration, err error)
 }
 
 // ParseURL parses a redis:// or rediss:// URL into connection options.
@@ -31,8 +35,10 @@ func ParseURL(url string) (*redis.Options, error) {
 
 // Store reads PTR records from Redis. It is safe for concurrent use.
 type Store struct {
-	client redis.UniversalClient
-	prefix string
+	client  redis.UniversalClient
+	opts    *redis.Options // for the tracking connection
+	prefix  string
+	observe func(ctx context.Context, took time.Duration, err error)
 }
 
 // Open returns a store for cfg. It does not connect: connections are made
@@ -42,7 +48,7 @@ func Open(cfg Config) *Store {
 	// Without this, go-redis ignores the deadline of the context, and a slow
 	// Redis would hold a query past the plugin's lookup timeout.
 	opts.ContextTimeoutEnabled = true
-	return &Store{client: redis.NewClient(&opts), prefix: cfg.Prefix}
+	return &Store{client: redis.NewClient(&opts), opts: &opts, prefix: cfg.Prefix, observe: cfg.Observe}
 }
 
 // Close closes the store's connections.
@@ -60,13 +66,26 @@ func (s *Store) Ping(ctx context.Context) error { return s.client.Ping(ctx).Err(
 // with WRONGTYPE on a hash and HMGET on a string, which tells the forms apart
 // without a TYPE command.
 func (s *Store) Lookup(ctx context.Context, addr netip.Addr) (Record, error) {
+	start := time.Now()
+	rec, err := s.lookup(ctx, addr, start)
+	if s.observe != nil {
+		var invalid *InvalidError
+		if errors.Is(err, ErrNotFound) || errors.As(err, &invalid) {
+			s.observe(ctx, time.Since(start), nil)
+		} else {
+			s.observe(ctx, time.Since(start), err)
+		}
+	}
+	return rec, err
+}
+
+func (s *Store) lookup(ctx context.Context, addr netip.Addr, now time.Time) (Record, error) {
 	key := Key(s.prefix, addr)
 	var (
 		get  *redis.StringCmd
 		hget *redis.SliceCmd
 		pttl *redis.DurationCmd
 	)
-	now := time.Now()
 	_, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		get = p.Get(ctx, key)
 		hget = p.HMGet(ctx, key, FieldPTR, FieldTTL, FieldDisabled)

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/coredns/coredns/plugin/test"
 	"github.com/miekg/dns"
@@ -171,47 +170,5 @@ func TestPTRAnswers(t *testing.T) {
 	r := query(t, s, "udp", "4.0.0.10.in-addr.arpa.", dns.TypePTR)
 	if len(r.Answer) != 1 || r.Answer[0].Header().Ttl > 100 || r.Answer[0].Header().Ttl < 90 {
 		t.Errorf("expiring record: got %v, want one PTR with a TTL of at most 100", r.Answer)
-	}
-}
-
-func TestRecordChangesWhileRunning(t *testing.T) {
-	s, c, prefix := startPTRServer(t)
-	ctx := context.Background()
-	key := prefix + "ptr:10.0.0.7"
-	name := "7.0.0.10.in-addr.arpa."
-	ptrOf := func() string {
-		t.Helper()
-		r := query(t, s, "udp", name, dns.TypePTR)
-		if len(r.Answer) == 0 {
-			return dns.RcodeToString[r.Rcode]
-		}
-		return r.Answer[0].(*dns.PTR).Ptr
-	}
-	if got := ptrOf(); got != "NXDOMAIN" {
-		t.Fatalf("before SET: %s", got)
-	}
-	steps := []struct {
-		cmd  []any
-		want string
-	}{
-		{[]any{"SET", key, "first.example.com"}, "first.example.com."},
-		{[]any{"SET", key, "second.example.com"}, "second.example.com."},
-		{[]any{"DEL", key}, "NXDOMAIN"},
-		{[]any{"HSET", key, "ptr", "third.example.com"}, "third.example.com."},
-		{[]any{"HSET", key, "disabled", "1"}, "NXDOMAIN"},
-		{[]any{"HSET", key, "disabled", "0"}, "third.example.com."},
-		{[]any{"PEXPIRE", key, "50"}, "third.example.com."},
-	}
-	for _, st := range steps {
-		if err := c.Do(ctx, st.cmd...).Err(); err != nil {
-			t.Fatal(err)
-		}
-		if got := ptrOf(); got != st.want {
-			t.Errorf("after %v: %s, want %s", st.cmd, got, st.want)
-		}
-	}
-	time.Sleep(100 * time.Millisecond)
-	if got := ptrOf(); got != "NXDOMAIN" {
-		t.Errorf("after the key expired: %s, want NXDOMAIN", got)
 	}
 }

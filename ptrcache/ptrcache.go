@@ -1,0 +1,165 @@
+// Package ptrcache is rptr's in-process cache of record lookups, positive
+// and negative, kept coherent with Redis by invalidations rather than by
+// guessing with TTLs.
+//
+// The cache does not listen to Redis itself: whoever does (see
+// ptrstore.Store.Track) calls Invalidate for a changed key and Flush when it
+// cannot vouch for the cache any more (FLUSHDB, a lost or new tracking
+// connection). A safety TTL bounds the damage of an invalidation that never
+// arrives, and an entry never outlives the key's own expiry.
+package ptrcache
+
+import (
+	"context"
+	"errors"
+	"hash/maphash"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/coredns/coredns/plugin/pkg/cache"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/rptr-dns/rptr/ptrstore"
+)
+
+// Source is where the cache reads records it does not hold.
+type Source interface {
+	Lookup(ctx context.Context, addr netip.Addr) (ptrstore.Record, error)
+}
+
+// Defaults for New.
+const (
+	DefaultSize      = 250_000
+	DefaultSafetyTTL = 10 * time.Minute
+)
+
+// entry is a cached lookup: a record, or the error that stands for its
+// absence (ptrstore.ErrNotFound or a *ptrstore.InvalidError).
+type entry struct {
+	addr    netip.Addr // the hash is only a hint; this is the identity
+	rec     ptrstore.Record
+	err     error
+	expires time.Time
+}
+
+// Stats counts what the cache did.
+type Stats struct {
+	Hits, Misses, Evictions, Invalidations, Flushes uint64
+}
+
+// Metrics are counters the cache adds to besides its Stats; nil ones are
+// skipped.
+type Metrics struct {
+	Hits, Misses, Evictions, Invalidations, Flushes prometheus.Counter
+}
+
+// count adds one to n and to m when m is set.
+func count(n *atomic.Uint64, m prometheus.Counter) {
+	n.Add(1)
+	if m != nil {
+		m.Inc()
+	}
+}
+
+// Cache is a bounded cache of lookups in front of a Source. It is safe for
+// concurrent use.
+type Cache struct {
+	src       Source
+	size      int
+	safetyTTL time.Duration
+	seed      maphash.Seed
+
+	entries atomic.Pointer[cache.Cache[entry]] // replaced whole by Flush
+	// gen changes on every invalidation and flush; a lookup that saw it
+	// change while it read from the source does not keep its result, which
+	// may predate the change.
+	gen    atomic.Uint64
+	flight singleflight.Group
+
+	hits, misses, evictions, invalidations, flushes atomic.Uint64
+	metrics                                         Metrics
+}
+
+// New returns a cache of about size entries in front of src. Entries live
+// at most safetyTTL.
+func New(src Source, size int, safetyTTL time.Duration, m Metrics) *Cache {
+	c := &Cache{src: src, size: size, safetyTTL: safetyTTL, seed: maphash.MakeSeed(), metrics: m}
+	c.entries.Store(cache.New[entry](size))
+	return c
+}
+
+func (c *Cache) key(addr netip.Addr) uint64 { return maphash.Comparable(c.seed, addr) }
+
+// Lookup returns addr's record from the cache, or from the source when the
+// cache does not hold it. Concurrent misses for one address share one read
+// of the source. Source errors other than a record's absence or invalidity
+// are returned and not cached.
+func (c *Cache) Lookup(ctx context.Context, addr netip.Addr) (ptrstore.Record, error) {
+	k := c.key(addr)
+	if e, ok := c.entries.Load().Get(k); ok && e.addr == addr && time.Now().Before(e.expires) {
+		count(&c.hits, c.metrics.Hits)
+		return e.rec, e.err
+	}
+	count(&c.misses, c.metrics.Misses)
+	v, err, _ := c.flight.Do(string(addr.AsSlice()), func() (any, error) {
+		return c.fill(ctx, k, addr)
+	})
+	if v == nil {
+		return ptrstore.Record{}, err
+	}
+	e := v.(entry)
+	return e.rec, e.err
+}
+
+// fill reads addr from the source and caches what it read when that is
+// safe. Its error is the source's failure; an absent or invalid record is
+// part of the entry.
+func (c *Cache) fill(ctx context.Context, k uint64, addr netip.Addr) (any, error) {
+	gen := c.gen.Load()
+	entries := c.entries.Load()
+	rec, err := c.src.Lookup(ctx, addr)
+	var invalid *ptrstore.InvalidError
+	if err != nil && !errors.Is(err, ptrstore.ErrNotFound) && !errors.As(err, &invalid) {
+		return nil, err
+	}
+	e := entry{addr: addr, rec: rec, err: err, expires: time.Now().Add(c.safetyTTL)}
+	if !rec.ExpiresAt.IsZero() && rec.ExpiresAt.Before(e.expires) {
+		e.expires = rec.ExpiresAt
+	}
+	if entries.Add(k, e) {
+		count(&c.evictions, c.metrics.Evictions)
+	}
+	// Checked after adding, so that an invalidation racing with the add
+	// either removes the entry itself or is seen here.
+	if c.gen.Load() != gen {
+		entries.Remove(k)
+	}
+	return e, nil
+}
+
+// Invalidate drops addr's entry, because its key changed.
+func (c *Cache) Invalidate(addr netip.Addr) {
+	c.gen.Add(1)
+	count(&c.invalidations, c.metrics.Invalidations)
+	c.entries.Load().Remove(c.key(addr))
+}
+
+// Flush drops every entry.
+func (c *Cache) Flush() {
+	c.gen.Add(1)
+	count(&c.flushes, c.metrics.Flushes)
+	c.entries.Store(cache.New[entry](c.size))
+}
+
+// Len returns the number of entries.
+func (c *Cache) Len() int { return c.entries.Load().Len() }
+
+// Stats returns the cache's counters.
+func (c *Cache) Stats() Stats {
+	return Stats{
+		Hits: c.hits.Load(), Misses: c.misses.Load(), Evictions: c.evictions.Load(),
+		Invalidations: c.invalidations.Load(), Flushes: c.flushes.Load(),
+	}
+}

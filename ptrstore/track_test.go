@@ -1,0 +1,121 @@
+package ptrstore
+
+import (
+	"context"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rptr-dns/rptr/internal/redistest"
+)
+
+// recorder is an Invalidator that records what it is told.
+type recorder struct {
+	mu          sync.Mutex
+	invalidated []netip.Addr
+	flushes     int
+	up          bool
+}
+
+func (r *recorder) Invalidate(a netip.Addr) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.invalidated = append(r.invalidated, a)
+}
+
+func (r *recorder) Flush() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.flushes++
+}
+
+func (r *recorder) setUp(up bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.up = up
+}
+
+func (r *recorder) state() ([]netip.Addr, int, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]netip.Addr(nil), r.invalidated...), r.flushes, r.up
+}
+
+// waitFor polls cond for up to 5 seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestTrack(t *testing.T) {
+	srv, err := redistest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	opts, err := ParseURL(srv.URL(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Open(Config{Redis: opts, Prefix: "trk:"})
+	defer s.Close()
+	c := srv.Client(0)
+	defer c.Close()
+
+	rec := &recorder{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Track(ctx, rec, rec.setUp); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	waitFor(t, "the tracking connection", func() bool { _, f, up := rec.state(); return up && f >= 1 })
+	a := netip.MustParseAddr("192.0.2.10")
+	invalidatedAt := func(n int) func() bool {
+		return func() bool { inv, _, _ := rec.state(); return len(inv) >= n && inv[n-1] == a }
+	}
+
+	ctxb := context.Background()
+	// Writes by another client to a tracked key, and to keys outside the prefix.
+	c.Set(ctxb, "other:ptr:192.0.2.10", "x", 0)
+	c.Set(ctxb, "trk:ptr:192.0.2.10", "one.example", 0)
+	waitFor(t, "the invalidation of a SET", invalidatedAt(1))
+	c.HSet(ctxb, "trk:ptr:192.0.2.10x", "ptr", "x") // not canonical: never reported
+	c.Del(ctxb, "trk:ptr:192.0.2.10")
+	waitFor(t, "the invalidation of a DEL", invalidatedAt(2))
+	c.Set(ctxb, "trk:ptr:192.0.2.10", "two.example", 50*time.Millisecond)
+	waitFor(t, "the invalidation of a SET EX", invalidatedAt(3))
+	waitFor(t, "the invalidation of the expiry", invalidatedAt(4))
+	if inv, _, _ := rec.state(); len(inv) != 4 {
+		t.Errorf("invalidations %v, want 4 of %s", inv, a)
+	}
+
+	// FLUSHDB sends a null invalidation: flush.
+	_, flushes, _ := rec.state()
+	c.FlushDB(ctxb)
+	waitFor(t, "the flush of FLUSHDB", func() bool { _, f, _ := rec.state(); return f > flushes })
+
+	// A killed tracking connection: flush, reconnect, flush again, and
+	// later changes are still reported.
+	_, flushes, _ = rec.state()
+	if err := c.Do(ctxb, "CLIENT", "KILL", "TYPE", "pubsub").Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the flushes of a lost connection", func() bool { _, f, up := rec.state(); return f >= flushes+2 && up })
+	c.Set(ctxb, "trk:ptr:192.0.2.10", "three.example", 0)
+	waitFor(t, "an invalidation after reconnecting", invalidatedAt(5))
+
+	// A Redis restart: down, then flushed and listening again.
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "listening after a restart", func() bool { _, _, up := rec.state(); return up })
+	c.Set(ctxb, "trk:ptr:192.0.2.10", "four.example", 0)
+	waitFor(t, "an invalidation after the restart", invalidatedAt(6))
+}
