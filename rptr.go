@@ -170,7 +170,7 @@ func (p *RPTR) resolve(ctx context.Context, state request.Request, z *zone) resu
 	qname, qtype := state.Name(), state.QType()
 	if qname == z.origin {
 		switch qtype {
-		case dns.TypeSOA:
+		case dns.TypeSOA, dns.TypeANY:
 			return result{outcome: answered, answer: []dns.RR{p.apex.soa(z.origin, state.QName())}, metric: resultApex}
 		case dns.TypeNS:
 			return result{outcome: answered, answer: p.apex.nsSet(z.origin, state.QName()), metric: resultApex}
@@ -258,7 +258,21 @@ func (p *RPTR) resolveForward(state request.Request, z *zone) result {
 		}
 		return result{outcome: noData, metric: resultNoData}
 	}
+	if p.holdsZoneBelow(qname) {
+		// An empty non-terminal above another of rptr's zones.
+		return result{outcome: noData, metric: resultNoData}
+	}
 	return result{outcome: nameError, metric: resultNXDomain}
+}
+
+// holdsZoneBelow reports whether one of rptr's zones lies below name.
+func (p *RPTR) holdsZoneBelow(name string) bool {
+	for _, o := range p.origins {
+		if len(o) > len(name) && dns.IsSubDomain(name, o) {
+			return true
+		}
+	}
+	return false
 }
 
 // lookup reads addr's record within the lookup timeout. An invalid record is

@@ -129,9 +129,6 @@ func (p *RPTR) setZones(args, serverBlock []string, lines []*synthLine) error {
 	var forwardOrigins []string
 	for _, l := range lines {
 		z := l.tmpl.Zone()
-		if dns.IsSubDomain("arpa.", z) {
-			return fmt.Errorf("synthesize template %s: its zone %s is under arpa.; synthesized names are forward names", l.tmpl, z)
-		}
 		if forward[z] == nil {
 			forwardOrigins = append(forwardOrigins, z)
 		}

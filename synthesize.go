@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/coredns/caddy"
+	"github.com/miekg/dns"
 
 	"github.com/rptr-dns/rptr/synth"
 )
@@ -120,6 +121,9 @@ func parseSynthesize(c *caddy.Controller) (*synthLine, error) {
 	if err != nil {
 		return nil, c.Errf("synthesize template %q: %v", args[0], err)
 	}
+	if dns.IsSubDomain("arpa.", tmpl.Zone()) {
+		return nil, c.Errf("synthesize template %s: its zone %s is under arpa.; synthesized names are forward names", tmpl, tmpl.Zone())
+	}
 	l.tmpl = tmpl
 	return l, nil
 }
@@ -151,6 +155,9 @@ func parseNetwork(s string) ([]netip.Prefix, error) {
 // rangePrefixes returns the fewest prefixes that together hold exactly the
 // addresses from first to last.
 func rangePrefixes(first, last netip.Addr) []netip.Prefix {
+	if first.Is4() != last.Is4() || last.Less(first) {
+		return nil
+	}
 	var out []netip.Prefix
 	for {
 		// The largest block that starts at first and ends by last.

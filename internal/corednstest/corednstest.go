@@ -69,7 +69,7 @@ type Server struct {
 // The server is stopped when the test ends.
 func Start(t testing.TB, binary, corefile string, extraPorts ...string) *Server {
 	t.Helper()
-	s, err := start(t.TempDir(), binary, corefile, extraPorts)
+	s, err := Launch(t.TempDir(), nil, binary, corefile, extraPorts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,10 @@ func Start(t testing.TB, binary, corefile string, extraPorts ...string) *Server 
 	return s
 }
 
-func start(dir, binary, corefile string, extraPorts []string) (*Server, error) {
+// Launch is Start for programs that are not tests: it writes the Corefile
+// into dir and runs binary behind the command prefix (such as taskset -c 0),
+// and the caller stops the server.
+func Launch(dir string, prefix []string, binary, corefile string, extraPorts ...string) (*Server, error) {
 	var lastErr error
 	for range 3 { // a port may be taken between probe and bind
 		port, err := FreePort()
@@ -98,7 +101,8 @@ func start(dir, binary, corefile string, extraPorts []string) (*Server, error) {
 		if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 			return nil, err
 		}
-		s.cmd = exec.Command(binary, "-conf", conf)
+		argv := append(append([]string(nil), prefix...), binary, "-conf", conf)
+		s.cmd = exec.Command(argv[0], argv[1:]...)
 		s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 		if err := s.cmd.Start(); err != nil {
 			return nil, err

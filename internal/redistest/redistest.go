@@ -92,6 +92,9 @@ func (s *Server) start() error {
 	return fmt.Errorf("redis-server on %s did not answer PING within 10s", s.Addr)
 }
 
+// Pid returns the process ID of the server.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
 // URL returns the redis:// URL of database db.
 func (s *Server) URL(db int) string {
 	return fmt.Sprintf("redis://%s/%d", s.Addr, db)
