@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/coredns/coredns/plugin"
@@ -37,11 +38,10 @@ type RPTR struct {
 	Fall fall.F
 
 	zones   []zone
-	origins plugin.Zones // the zones' origins, for Matches
+	origins []string // the zones' origins
 	apex    apex
-	ttl     uint32        // TTL of answers whose record sets none
-	timeout time.Duration // bound on one Redis lookup
-	synth   *synthesizer  // nil without synthesize lines
+	ttl     uint32       // TTL of answers whose record sets none
+	synth   *synthesizer // nil without synthesize lines
 
 	redisConfig ptrstore.Config
 	cacheSize   int           // entries; 0 turns the cache off
@@ -124,7 +124,7 @@ func (p *RPTR) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (
 		return plugin.NextOrFailure(p.Name(), p.Next, ctx, w, r)
 	}
 
-	res := p.resolve(ctx, state, z)
+	res := p.resolve(ctx, &state, z)
 	server := metrics.WithServer(ctx)
 	if res.outcome == nameError && p.Fall.Through(qname) {
 		requestCount.WithLabelValues(server, z.origin, resultFallthrough).Inc()
@@ -151,29 +151,53 @@ func (p *RPTR) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (
 	return dns.RcodeSuccess, nil
 }
 
-// zoneOf returns the most specific zone that holds qname, or nil.
+// zoneOf returns the most specific zone that holds qname (lower case), or
+// nil. It compares strings in place: plugin.Zones.Matches splits names into
+// labels on every call, which was most of the cost of an answer.
 func (p *RPTR) zoneOf(qname string) *zone {
-	origin := p.origins.Matches(qname)
-	if origin == "" {
-		return nil
-	}
+	var best *zone
 	for i := range p.zones {
-		if p.zones[i].origin == origin {
-			return &p.zones[i]
+		z := &p.zones[i]
+		if best != nil && len(z.origin) <= len(best.origin) {
+			continue
+		}
+		if isSubdomainLower(qname, z.origin) {
+			best = z
 		}
 	}
-	return nil
+	return best
+}
+
+// isSubdomainLower reports whether name is origin or below it; both are
+// absolute and lower case.
+func isSubdomainLower(name, origin string) bool {
+	if !strings.HasSuffix(name, origin) {
+		return false
+	}
+	cut := len(name) - len(origin)
+	if cut == 0 || origin == "." {
+		return true
+	}
+	if name[cut-1] != '.' {
+		return false
+	}
+	// The dot must end a label, not be an escaped one inside it.
+	backslashes := 0
+	for i := cut - 2; i >= 0 && name[i] == '\\'; i-- {
+		backslashes++
+	}
+	return backslashes%2 == 0
 }
 
 // resolve answers a query for a name inside zone z.
-func (p *RPTR) resolve(ctx context.Context, state request.Request, z *zone) result {
+func (p *RPTR) resolve(ctx context.Context, state *request.Request, z *zone) result {
 	qname, qtype := state.Name(), state.QType()
 	if qname == z.origin {
 		switch qtype {
 		case dns.TypeSOA, dns.TypeANY:
-			return result{outcome: answered, answer: []dns.RR{p.apex.soa(z.origin, state.QName())}, metric: resultApex}
+			return result{outcome: answered, answer: []dns.RR{p.apex.soa(z.origin, state.Req.Question[0].Name)}, metric: resultApex}
 		case dns.TypeNS:
-			return result{outcome: answered, answer: p.apex.nsSet(z.origin, state.QName()), metric: resultApex}
+			return result{outcome: answered, answer: p.apex.nsSet(z.origin, state.Req.Question[0].Name), metric: resultApex}
 		}
 	}
 	if z.forward != nil {
@@ -196,7 +220,7 @@ func (p *RPTR) resolve(ctx context.Context, state request.Request, z *zone) resu
 // resolveAddr answers a query for the reverse name of addr: the stored
 // record when there is a usable one, else the synthesized name when a
 // synthesize line covers addr.
-func (p *RPTR) resolveAddr(ctx context.Context, state request.Request, addr netip.Addr) result {
+func (p *RPTR) resolveAddr(ctx context.Context, state *request.Request, addr netip.Addr) result {
 	qtype := state.QType()
 	wantsPTR := qtype == dns.TypePTR || qtype == dns.TypeANY
 	line := p.synth.lineFor(addr)
@@ -224,9 +248,9 @@ func (p *RPTR) resolveAddr(ctx context.Context, state request.Request, addr neti
 	return result{outcome: noData, metric: resultNoData}
 }
 
-func ptrResult(state request.Request, target string, ttl uint32, metric string) result {
+func ptrResult(state *request.Request, target string, ttl uint32, metric string) result {
 	ptr := &dns.PTR{
-		Hdr: dns.RR_Header{Name: state.QName(), Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: ttl},
+		Hdr: dns.RR_Header{Name: state.Req.Question[0].Name, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: ttl},
 		Ptr: target,
 	}
 	return result{outcome: answered, answer: []dns.RR{ptr}, metric: metric}
@@ -236,7 +260,7 @@ func ptrResult(state request.Request, target string, ttl uint32, metric string) 
 // synthesized names. A name resolves only when it is exactly what the line
 // that names its address renders, so that each address has one name and
 // the name leads back to it.
-func (p *RPTR) resolveForward(state request.Request, z *zone) result {
+func (p *RPTR) resolveForward(state *request.Request, z *zone) result {
 	qname := state.Name()
 	if qname == z.origin {
 		return result{outcome: noData, metric: resultNoData}
@@ -246,7 +270,7 @@ func (p *RPTR) resolveForward(state request.Request, z *zone) result {
 		if !ok || p.synth.lineFor(addr) != l {
 			continue
 		}
-		hdr := dns.RR_Header{Name: state.QName(), Class: dns.ClassINET, Ttl: l.ttlOr(p.ttl)}
+		hdr := dns.RR_Header{Name: state.Req.Question[0].Name, Class: dns.ClassINET, Ttl: l.ttlOr(p.ttl)}
 		qtype := state.QType()
 		switch {
 		case addr.Is4() && (qtype == dns.TypeA || qtype == dns.TypeANY):
@@ -268,19 +292,18 @@ func (p *RPTR) resolveForward(state request.Request, z *zone) result {
 // holdsZoneBelow reports whether one of rptr's zones lies below name.
 func (p *RPTR) holdsZoneBelow(name string) bool {
 	for _, o := range p.origins {
-		if len(o) > len(name) && dns.IsSubDomain(name, o) {
+		if len(o) > len(name) && isSubdomainLower(o, name) {
 			return true
 		}
 	}
 	return false
 }
 
-// lookup reads addr's record within the lookup timeout. An invalid record is
+// lookup reads addr's record (the store bounds Redis round trips by the
+// lookup timeout, so that cache hits pay for no timer). An invalid record is
 // logged, counted and reported as ErrNotFound, because it must be served as
 // if it were absent.
 func (p *RPTR) lookup(ctx context.Context, addr netip.Addr) (ptrstore.Record, error) {
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
 	rec, err := p.store.Lookup(ctx, addr)
 	var invalid *ptrstore.InvalidError
 	if errors.As(err, &invalid) {

@@ -50,8 +50,7 @@ func newRPTR() *RPTR {
 	}
 	return &RPTR{
 		ttl:         defaultTTL,
-		timeout:     defaultTimeout,
-		redisConfig: ptrstore.Config{Redis: opts, Prefix: ptrstore.DefaultPrefix, Observe: observeRedis},
+		redisConfig: ptrstore.Config{Redis: opts, Prefix: ptrstore.DefaultPrefix, Timeout: defaultTimeout, Observe: observeRedis},
 		apex: apex{
 			serial:  uint32(time.Now().Unix()),
 			refresh: defaultRefresh,

@@ -225,8 +225,8 @@ func TestParseDefaults(t *testing.T) {
 	if p.ttl != 3600 {
 		t.Errorf("ttl = %d, want 3600", p.ttl)
 	}
-	if p.timeout != 500*time.Millisecond {
-		t.Errorf("timeout = %v, want 500ms", p.timeout)
+	if p.redisConfig.Timeout != 500*time.Millisecond {
+		t.Errorf("timeout = %v, want 500ms", p.redisConfig.Timeout)
 	}
 	if p.redisConfig.Prefix != "rptr:" {
 		t.Errorf("prefix = %q, want %q", p.redisConfig.Prefix, "rptr:")

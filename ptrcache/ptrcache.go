@@ -71,7 +71,7 @@ type Cache struct {
 	safetyTTL time.Duration
 	seed      maphash.Seed
 
-	entries atomic.Pointer[cache.Cache[entry]] // replaced whole by Flush
+	entries atomic.Pointer[cache.Cache[*entry]] // replaced whole by Flush
 	// gen changes on every invalidation and flush; a lookup that saw it
 	// change while it read from the source does not keep its result, which
 	// may predate the change.
@@ -86,7 +86,7 @@ type Cache struct {
 // at most safetyTTL.
 func New(src Source, size int, safetyTTL time.Duration, m Metrics) *Cache {
 	c := &Cache{src: src, size: size, safetyTTL: safetyTTL, seed: maphash.MakeSeed(), metrics: m}
-	c.entries.Store(cache.New[entry](size))
+	c.entries.Store(cache.New[*entry](size))
 	return c
 }
 
@@ -97,19 +97,27 @@ func (c *Cache) key(addr netip.Addr) uint64 { return maphash.Comparable(c.seed, 
 // of the source. Source errors other than a record's absence or invalidity
 // are returned and not cached.
 func (c *Cache) Lookup(ctx context.Context, addr netip.Addr) (ptrstore.Record, error) {
-	k := c.key(addr)
-	if e, ok := c.entries.Load().Get(k); ok && e.addr == addr && time.Now().Before(e.expires) {
+	if e, ok := c.entries.Load().Get(c.key(addr)); ok && e.addr == addr && time.Now().Before(e.expires) {
 		count(&c.hits, c.metrics.Hits)
 		return e.rec, e.err
 	}
+	return c.miss(ctx, addr)
+}
+
+// miss reads addr through the single flight of its address. It is kept
+// apart from Lookup so that a hit runs in a small stack frame: each query
+// runs on a fresh goroutine, and growing its stack costs more than the hit.
+//
+//go:noinline
+func (c *Cache) miss(ctx context.Context, addr netip.Addr) (ptrstore.Record, error) {
 	count(&c.misses, c.metrics.Misses)
 	v, err, _ := c.flight.Do(string(addr.AsSlice()), func() (any, error) {
-		return c.fill(ctx, k, addr)
+		return c.fill(ctx, c.key(addr), addr)
 	})
 	if v == nil {
 		return ptrstore.Record{}, err
 	}
-	e := v.(entry)
+	e := v.(*entry)
 	return e.rec, e.err
 }
 
@@ -124,7 +132,7 @@ func (c *Cache) fill(ctx context.Context, k uint64, addr netip.Addr) (any, error
 	if err != nil && !errors.Is(err, ptrstore.ErrNotFound) && !errors.As(err, &invalid) {
 		return nil, err
 	}
-	e := entry{addr: addr, rec: rec, err: err, expires: time.Now().Add(c.safetyTTL)}
+	e := &entry{addr: addr, rec: rec, err: err, expires: time.Now().Add(c.safetyTTL)}
 	if !rec.ExpiresAt.IsZero() && rec.ExpiresAt.Before(e.expires) {
 		e.expires = rec.ExpiresAt
 	}
@@ -150,7 +158,7 @@ func (c *Cache) Invalidate(addr netip.Addr) {
 func (c *Cache) Flush() {
 	c.gen.Add(1)
 	count(&c.flushes, c.metrics.Flushes)
-	c.entries.Store(cache.New[entry](c.size))
+	c.entries.Store(cache.New[*entry](c.size))
 }
 
 // Len returns the number of entries.

@@ -22,6 +22,9 @@ type Config struct {
 	Redis *redis.Options
 	// Prefix is prepended to every key.
 	Prefix string
+	// Timeout bounds each Redis round trip of Lookup; 0 leaves it to the
+	// caller's context.
+	Timeout time.Duration
 	// Observe, when set, is told of every Redis round trip of Lookup: how
 	// long it took and its error, if Redis failed to answer. ctx is the
 	// lookup's.
@@ -38,6 +41,7 @@ type Store struct {
 	client  redis.UniversalClient
 	opts    *redis.Options // for the tracking connection
 	prefix  string
+	timeout time.Duration
 	observe func(ctx context.Context, took time.Duration, err error)
 }
 
@@ -48,7 +52,7 @@ func Open(cfg Config) *Store {
 	// Without this, go-redis ignores the deadline of the context, and a slow
 	// Redis would hold a query past the plugin's lookup timeout.
 	opts.ContextTimeoutEnabled = true
-	return &Store{client: redis.NewClient(&opts), opts: &opts, prefix: cfg.Prefix, observe: cfg.Observe}
+	return &Store{client: redis.NewClient(&opts), opts: &opts, prefix: cfg.Prefix, timeout: cfg.Timeout, observe: cfg.Observe}
 }
 
 // Close closes the store's connections.
@@ -66,6 +70,11 @@ func (s *Store) Ping(ctx context.Context) error { return s.client.Ping(ctx).Err(
 // with WRONGTYPE on a hash and HMGET on a string, which tells the forms apart
 // without a TYPE command.
 func (s *Store) Lookup(ctx context.Context, addr netip.Addr) (Record, error) {
+	if s.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.timeout)
+		defer cancel()
+	}
 	start := time.Now()
 	rec, err := s.lookup(ctx, addr, start)
 	if s.observe != nil {
@@ -124,7 +133,9 @@ func (s *Store) lookup(ctx context.Context, addr netip.Addr, now time.Time) (Rec
 	if err != nil {
 		return Record{}, &InvalidError{Key: key, Reason: err.Error()}
 	}
-	if life > 0 {
+	// PTTL is -1 for a key without expiry; 0 for one that expires within
+	// the millisecond, which must not read as "never".
+	if life >= 0 {
 		rec.ExpiresAt = now.Add(life)
 	}
 	return rec, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"testing"
@@ -132,5 +133,35 @@ func TestKeyAddr(t *testing.T) {
 		if ok && Key("rptr:", a) != tc.key {
 			t.Errorf("Key(KeyAddr(%q)) = %q", tc.key, Key("rptr:", a))
 		}
+	}
+}
+
+// TestLookupTimeout: a Redis that accepts connections but never answers
+// holds a lookup no longer than the configured timeout.
+func TestLookupTimeout(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // hold it open, say nothing
+		}
+	}()
+	opts, err := ParseURL("redis://" + l.Addr().String() + "/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Open(Config{Redis: opts, Prefix: DefaultPrefix, Timeout: 200 * time.Millisecond})
+	defer s.Close()
+	start := time.Now()
+	_, err = s.Lookup(context.Background(), netip.MustParseAddr("192.0.2.1"))
+	if took := time.Since(start); err == nil || took > time.Second {
+		t.Errorf("Lookup against a silent server: %v after %v; want an error within about 200ms", err, took)
 	}
 }

@@ -13,6 +13,11 @@ import (
 
 	"github.com/rptr-dns/rptr/internal/corednstest"
 	"github.com/rptr-dns/rptr/internal/redistest"
+
+	// Not used here, but it makes this test binary depend on all of the
+	// plugin's code, so that go test does not replay a cached result after
+	// a change to code that only the CoreDNS binary built by TestMain holds.
+	_ "github.com/rptr-dns/rptr/plugin"
 )
 
 var (
