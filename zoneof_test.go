@@ -12,8 +12,8 @@ func TestIsSubdomainLower(t *testing.T) {
 		{"102.0.192.in-addr.arpa.", "2.0.192.in-addr.arpa.", false},
 		{"0.192.in-addr.arpa.", "2.0.192.in-addr.arpa.", false},
 		{"a\\.2.0.192.in-addr.arpa.", "2.0.192.in-addr.arpa.", false}, // "a.2" is one label
-		{"a\\.in-addr.arpa.", "in-addr.arpa.", false},  // the dot is inside a label
-		{"a\\\\.in-addr.arpa.", "in-addr.arpa.", true}, // an escaped backslash, then a real dot
+		{"a\\.in-addr.arpa.", "in-addr.arpa.", false},                 // the dot is inside a label
+		{"a\\\\.in-addr.arpa.", "in-addr.arpa.", true},                // an escaped backslash, then a real dot
 		{"a\\\\\\.in-addr.arpa.", "in-addr.arpa.", false},
 		{"example.com.", ".", true},
 		{"ip-192-0-2-1.dyn.example.com.", "dyn.example.com.", true},
