@@ -53,6 +53,9 @@ type RPTR struct {
 	store       Store           // the cache, or Redis itself
 	stopTracker context.CancelFunc
 	trackerDone chan struct{}
+	// trackingFailed is set once a failure of tracking was logged; only the
+	// tracker goroutine touches it.
+	trackingFailed bool
 
 	// warnings limits the log lines that clients can trigger by asking for
 	// addresses whose records are invalid.
@@ -76,9 +79,25 @@ func (p *RPTR) start() error {
 	p.stopTracker, p.trackerDone = cancel, make(chan struct{})
 	go func() {
 		defer close(p.trackerDone)
-		p.redis.Track(ctx, p.cache, nil)
+		p.redis.Track(ctx, p.cache, p.trackingChanged)
 	}()
 	return nil
+}
+
+// trackingChanged turns the cache on while Redis reports changes and off
+// while it cannot, and logs each change of state once.
+func (p *RPTR) trackingChanged(listening bool, err error) {
+	was := p.cache.Coherent()
+	p.cache.SetCoherent(listening)
+	switch {
+	case listening && !was:
+		log.Infof("cache on: Redis reports changes to %sptr:* keys", p.redisConfig.Prefix)
+	case !listening && (was || !p.trackingFailed):
+		if err != nil && !errors.Is(err, context.Canceled) {
+			log.Warningf("cache off, every lookup reads Redis: client tracking failed: %v", err)
+		}
+	}
+	p.trackingFailed = !listening
 }
 
 // stop ends what start began.

@@ -11,6 +11,7 @@ package ptrcache
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"hash/maphash"
 	"net/netip"
@@ -77,6 +78,9 @@ type Cache struct {
 	// may predate the change.
 	gen    atomic.Uint64
 	flight singleflight.Group
+	// coherent is set while invalidations arrive; without them the cache
+	// could not know of changes, so it is bypassed.
+	coherent atomic.Bool
 
 	hits, misses, evictions, invalidations, flushes atomic.Uint64
 	metrics                                         Metrics
@@ -97,6 +101,9 @@ func (c *Cache) key(addr netip.Addr) uint64 { return maphash.Comparable(c.seed, 
 // of the source. Source errors other than a record's absence or invalidity
 // are returned and not cached.
 func (c *Cache) Lookup(ctx context.Context, addr netip.Addr) (ptrstore.Record, error) {
+	if !c.coherent.Load() {
+		return c.src.Lookup(ctx, addr)
+	}
 	if e, ok := c.entries.Load().Get(c.key(addr)); ok && e.addr == addr && time.Now().Before(e.expires) {
 		count(&c.hits, c.metrics.Hits)
 		return e.rec, e.err
@@ -111,8 +118,13 @@ func (c *Cache) Lookup(ctx context.Context, addr netip.Addr) (ptrstore.Record, e
 //go:noinline
 func (c *Cache) miss(ctx context.Context, addr netip.Addr) (ptrstore.Record, error) {
 	count(&c.misses, c.metrics.Misses)
-	v, err, _ := c.flight.Do(string(addr.AsSlice()), func() (any, error) {
-		return c.fill(ctx, c.key(addr), addr)
+	// The flight is of one address in one generation: a lookup that starts
+	// after an invalidation must not share a read made before it.
+	gen := c.gen.Load()
+	key := make([]byte, 0, 24)
+	key = binary.BigEndian.AppendUint64(addr.AppendTo(key), gen)
+	v, err, _ := c.flight.Do(string(key), func() (any, error) {
+		return c.fill(ctx, c.key(addr), addr, gen)
 	})
 	if v == nil {
 		return ptrstore.Record{}, err
@@ -124,8 +136,7 @@ func (c *Cache) miss(ctx context.Context, addr netip.Addr) (ptrstore.Record, err
 // fill reads addr from the source and caches what it read when that is
 // safe. Its error is the source's failure; an absent or invalid record is
 // part of the entry.
-func (c *Cache) fill(ctx context.Context, k uint64, addr netip.Addr) (any, error) {
-	gen := c.gen.Load()
+func (c *Cache) fill(ctx context.Context, k uint64, addr netip.Addr, gen uint64) (any, error) {
 	entries := c.entries.Load()
 	rec, err := c.src.Lookup(ctx, addr)
 	var invalid *ptrstore.InvalidError
@@ -147,6 +158,17 @@ func (c *Cache) fill(ctx context.Context, k uint64, addr netip.Addr) (any, error
 	return e, nil
 }
 
+// SetCoherent says whether changes are being reported. The cache starts
+// incoherent and then passes every lookup to the source; turning it either
+// way drops every entry.
+func (c *Cache) SetCoherent(on bool) {
+	c.drop()
+	c.coherent.Store(on)
+}
+
+// Coherent reports whether the cache is in use.
+func (c *Cache) Coherent() bool { return c.coherent.Load() }
+
 // Invalidate drops addr's entry, because its key changed.
 func (c *Cache) Invalidate(addr netip.Addr) {
 	c.gen.Add(1)
@@ -156,8 +178,12 @@ func (c *Cache) Invalidate(addr netip.Addr) {
 
 // Flush drops every entry.
 func (c *Cache) Flush() {
-	c.gen.Add(1)
 	count(&c.flushes, c.metrics.Flushes)
+	c.drop()
+}
+
+func (c *Cache) drop() {
+	c.gen.Add(1)
 	c.entries.Store(cache.New[*entry](c.size))
 }
 

@@ -169,7 +169,7 @@ func TestLookupCaches(t *testing.T) {
 			src := newFakeSource()
 			src.set(v4, tt.answer)
 			m := newMetrics()
-			c := New(src, 100, time.Hour, m)
+			c := newCoherent(src, 100, time.Hour, m)
 			for range 2 {
 				checkLookup(t, c, v4, tt.answer)
 			}
@@ -185,7 +185,7 @@ func TestLookupCaches(t *testing.T) {
 func TestLookupAfterFailureCaches(t *testing.T) {
 	src := newFakeSource()
 	src.set(v4, answer{err: errBackend})
-	c := New(src, 100, time.Hour, Metrics{})
+	c := newCoherent(src, 100, time.Hour, Metrics{})
 	checkLookup(t, c, v4, answer{err: errBackend})
 	want := record("host.example.com.")
 	src.set(v4, want)
@@ -201,7 +201,7 @@ func TestInvalidate(t *testing.T) {
 		src.set(a, record("old-"+a.String()+".example."))
 	}
 	m := newMetrics()
-	c := New(src, 100, time.Hour, m)
+	c := newCoherent(src, 100, time.Hour, m)
 	for _, a := range addrs {
 		checkLookup(t, c, a, record("old-"+a.String()+".example."))
 	}
@@ -237,7 +237,7 @@ func TestFlush(t *testing.T) {
 	src.set(v6, answer{err: &ptrstore.InvalidError{Key: "k", Reason: "r"}})
 	// mapped and v4b are not found.
 	m := newMetrics()
-	c := New(src, 100, time.Hour, m)
+	c := newCoherent(src, 100, time.Hour, m)
 	for _, a := range addrs {
 		c.Lookup(context.Background(), a)
 	}
@@ -278,7 +278,7 @@ func TestStats(t *testing.T) {
 	m := newMetrics()
 	// Size 0 gives every shard its minimum of 4 entries, so the fifth
 	// address of a shard evicts one.
-	c := New(src, 0, time.Hour, m)
+	c := newCoherent(src, 0, time.Hour, m)
 	addrs := sameShard(c, 5)
 	lookup := func(addrs ...netip.Addr) func() {
 		return func() {
@@ -317,7 +317,7 @@ func TestStats(t *testing.T) {
 
 func TestNilMetrics(t *testing.T) {
 	src := newFakeSource()
-	c := New(src, 0, time.Hour, Metrics{Hits: newMetrics().Hits})
+	c := newCoherent(src, 0, time.Hour, Metrics{Hits: newMetrics().Hits})
 	for _, a := range sameShard(c, 5) {
 		c.Lookup(context.Background(), a)
 	}
@@ -361,7 +361,7 @@ func TestEntryLifetime(t *testing.T) {
 				}
 				src := newFakeSource()
 				src.set(v4, a)
-				c := New(src, 100, tt.safetyTTL, Metrics{})
+				c := newCoherent(src, 100, tt.safetyTTL, Metrics{})
 				checkLookup(t, c, v4, a)
 				time.Sleep(tt.lifetime - 1)
 				checkLookup(t, c, v4, a)
@@ -380,7 +380,7 @@ func TestExpiredRecordServedOnce(t *testing.T) {
 		a := record("host.example.")
 		a.rec.ExpiresAt = time.Now().Add(-time.Second)
 		src.set(v4, a)
-		c := New(src, 100, time.Hour, Metrics{})
+		c := newCoherent(src, 100, time.Hour, Metrics{})
 		// The caller is told the truth it read; it is the caller's job to
 		// serve it with a TTL of 0. The cache does not keep it.
 		checkLookup(t, c, v4, a)
@@ -395,7 +395,7 @@ func TestAddressFamiliesAreDistinct(t *testing.T) {
 	for _, a := range addrs {
 		src.set(a, record("h-"+a.StringExpanded()+".example."))
 	}
-	c := New(src, 100, time.Hour, Metrics{})
+	c := newCoherent(src, 100, time.Hour, Metrics{})
 	for range 2 {
 		for _, a := range addrs {
 			checkLookup(t, c, a, record("h-"+a.StringExpanded()+".example."))
@@ -432,7 +432,7 @@ func TestSingleflight(t *testing.T) {
 		want := record("host.example.")
 		src.set(v6, want)
 		m := newMetrics()
-		c := New(src, 100, time.Hour, m)
+		c := newCoherent(src, 100, time.Hour, m)
 
 		const n = 50
 		results := make([]<-chan result, n)
@@ -460,7 +460,7 @@ func TestSingleflightSharesFailure(t *testing.T) {
 		src := newFakeSource()
 		src.release = make(chan struct{})
 		src.set(v4, answer{err: errBackend})
-		c := New(src, 100, time.Hour, Metrics{})
+		c := newCoherent(src, 100, time.Hour, Metrics{})
 		results := []<-chan result{lookupAsync(c, v4), lookupAsync(c, v4), lookupAsync(c, v4)}
 		synctest.Wait()
 		close(src.release)
@@ -493,7 +493,7 @@ func TestSingleflightPerAddress(t *testing.T) {
 				src.release = make(chan struct{})
 				src.set(p.a, record("a.example."))
 				src.set(p.b, record("b.example."))
-				c := New(src, 100, time.Hour, Metrics{})
+				c := newCoherent(src, 100, time.Hour, Metrics{})
 				ra, rb := lookupAsync(c, p.a), lookupAsync(c, p.b)
 				synctest.Wait()
 				// Both are in the source at once: neither waits for the
@@ -535,7 +535,7 @@ func TestFillRace(t *testing.T) {
 				src := newFakeSource()
 				src.release = make(chan struct{})
 				src.set(v4, old)
-				c := New(src, 100, time.Hour, Metrics{})
+				c := newCoherent(src, 100, time.Hour, Metrics{})
 				first := lookupAsync(c, v4)
 				synctest.Wait()
 				tt.during(c, src)
@@ -558,9 +558,6 @@ func TestFillRace(t *testing.T) {
 // invalidation has returned does not get a read that began before it, by
 // joining a fill that was already in flight.
 func TestLookupAfterInvalidate(t *testing.T) {
-	if os.Getenv("RPTR_KNOWN_BUGS") != "1" {
-		t.Skip("known bug: a lookup that starts after Invalidate or Flush joins the singleflight of an older read; set RPTR_KNOWN_BUGS=1 to run")
-	}
 	old, changed := record("old.example."), record("new.example.")
 	for _, change := range []struct {
 		name string
@@ -574,7 +571,7 @@ func TestLookupAfterInvalidate(t *testing.T) {
 				src := newFakeSource()
 				src.release = make(chan struct{})
 				src.set(v4, old)
-				c := New(src, 100, time.Hour, Metrics{})
+				c := newCoherent(src, 100, time.Hour, Metrics{})
 				first := lookupAsync(c, v4)
 				synctest.Wait()
 				src.set(v4, changed)
@@ -600,7 +597,7 @@ func TestBound(t *testing.T) {
 		return ptrstore.Record{Name: "host.example."}, nil
 	})
 	m := newMetrics()
-	c := New(src, size, time.Hour, m)
+	c := newCoherent(src, size, time.Hour, m)
 	a := netip.MustParseAddr("10.0.0.0")
 	for i := range n {
 		if _, err := c.Lookup(context.Background(), a); err != nil {
@@ -653,7 +650,7 @@ func TestConcurrent(t *testing.T) {
 	}
 	m := newMetrics()
 	// 256 shards of 4: the addresses overflow some of them.
-	c := New(src, 0, time.Hour, m)
+	c := newCoherent(src, 0, time.Hour, m)
 	// At least 200ms and, however slow the machine, enough operations
 	// that every path is taken: one flush per 1000 operations of the
 	// first worker leaves time for shards to fill and overflow.
@@ -730,7 +727,7 @@ func TestMemoryPerEntry(t *testing.T) {
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
-			c := New(src, n, time.Hour, Metrics{})
+			c := newCoherent(src, n, time.Hour, Metrics{})
 			for i = 0; i < n; i++ {
 				c.Lookup(context.Background(), family.addr(i))
 			}
@@ -753,7 +750,7 @@ func BenchmarkLookupHit(b *testing.B) {
 		b.Run(a.name, func(b *testing.B) {
 			src := newFakeSource()
 			src.set(a.addr, record("host-000042.example.com."))
-			c := New(src, DefaultSize, DefaultSafetyTTL, newMetrics())
+			c := newCoherent(src, DefaultSize, DefaultSafetyTTL, newMetrics())
 			ctx := context.Background()
 			c.Lookup(ctx, a.addr)
 			b.ReportAllocs()
@@ -770,7 +767,7 @@ func BenchmarkLookupHitParallel(b *testing.B) {
 	src := sourceFunc(func(context.Context, netip.Addr) (ptrstore.Record, error) {
 		return ptrstore.Record{Name: "host-000042.example.com."}, nil
 	})
-	c := New(src, DefaultSize, DefaultSafetyTTL, newMetrics())
+	c := newCoherent(src, DefaultSize, DefaultSafetyTTL, newMetrics())
 	addrs := make([]netip.Addr, 1024)
 	for i := range addrs {
 		addrs[i] = netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})
@@ -792,7 +789,7 @@ func BenchmarkLookupMissParallel(b *testing.B) {
 	src := sourceFunc(func(context.Context, netip.Addr) (ptrstore.Record, error) {
 		return ptrstore.Record{Name: "host-000042.example.com."}, nil
 	})
-	c := New(src, DefaultSize, DefaultSafetyTTL, newMetrics())
+	c := newCoherent(src, DefaultSize, DefaultSafetyTTL, newMetrics())
 	var next atomic.Uint32
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
@@ -806,4 +803,39 @@ func BenchmarkLookupMissParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// newCoherent returns a cache that is told changes are reported, as the
+// tracker does once it listens.
+func newCoherent(src Source, size int, safetyTTL time.Duration, m Metrics) *Cache {
+	c := New(src, size, safetyTTL, m)
+	c.SetCoherent(true)
+	return c
+}
+
+// TestIncoherentBypasses: without reported changes the cache holds nothing
+// and every lookup reads the source; turning coherence off drops entries.
+func TestIncoherentBypasses(t *testing.T) {
+	src := newFakeSource()
+	a := netip.MustParseAddr("192.0.2.1")
+	src.set(a, record("a.example."))
+	c := New(src, 100, time.Hour, Metrics{})
+	for range 3 {
+		if r, err := c.Lookup(context.Background(), a); err != nil || r.Name != "a.example." {
+			t.Fatalf("Lookup = %v, %v", r, err)
+		}
+	}
+	if n := src.callsTo(a); n != 3 || c.Len() != 0 {
+		t.Errorf("incoherent: %d source calls, %d entries; want 3 and 0", n, c.Len())
+	}
+	c.SetCoherent(true)
+	c.Lookup(context.Background(), a)
+	c.Lookup(context.Background(), a)
+	if n := src.callsTo(a); n != 4 {
+		t.Errorf("coherent: %d source calls in all, want 4", n)
+	}
+	c.SetCoherent(false)
+	if c.Len() != 0 {
+		t.Errorf("%d entries after turning coherence off", c.Len())
+	}
 }

@@ -35,11 +35,12 @@ const trackPing = 2 * time.Second
 // Redis then reports every write to a key under the prefix, by anyone. The
 // connection is made again when it breaks, and inv is flushed each time one
 // is ready to report changes, so nothing that happened while none was
-// listening is missed. up, when not nil, is told whether a tracking
-// connection is listening.
-func (s *Store) Track(ctx context.Context, inv Invalidator, up func(bool)) {
+// listening is missed. up, when not nil, is told when a tracking
+// connection starts listening (true, nil) and when it stops or fails to
+// start (false, and why).
+func (s *Store) Track(ctx context.Context, inv Invalidator, up func(listening bool, err error)) {
 	if up == nil {
-		up = func(bool) {}
+		up = func(bool, error) {}
 	}
 	opts := *s.opts
 	// Invalidations arrive as Pub/Sub messages on __redis__:invalidate, to
@@ -60,8 +61,8 @@ func (s *Store) Track(ctx context.Context, inv Invalidator, up func(bool)) {
 
 	backoff := 50 * time.Millisecond
 	for ctx.Err() == nil {
-		listened := s.listen(ctx, client, inv, up)
-		up(false)
+		listened, err := s.listen(ctx, client, inv, up)
+		up(false, err)
 		inv.Flush()
 		if listened {
 			backoff = 50 * time.Millisecond
@@ -76,8 +77,8 @@ func (s *Store) Track(ctx context.Context, inv Invalidator, up func(bool)) {
 }
 
 // listen runs one tracking connection until it fails or ctx ends; it
-// reports whether the connection got as far as listening.
-func (s *Store) listen(ctx context.Context, client *redis.Client, inv Invalidator, up func(bool)) bool {
+// reports whether the connection got as far as listening, and why it ended.
+func (s *Store) listen(ctx context.Context, client *redis.Client, inv Invalidator, up func(bool, error)) (bool, error) {
 	ps := client.Subscribe(ctx, invalidateChannel)
 	defer ps.Close()
 	listening, pinged := false, false
@@ -87,8 +88,8 @@ func (s *Store) listen(ctx context.Context, client *redis.Client, inv Invalidato
 		switch {
 		case err != nil && errors.As(err, &netErr) && netErr.Timeout() && listening && !pinged:
 			// Quiet for a while: make sure the connection is alive.
-			if ps.Ping(ctx) != nil {
-				return listening
+			if err := ps.Ping(ctx); err != nil {
+				return listening, err
 			}
 			pinged = true
 			continue
@@ -100,7 +101,7 @@ func (s *Store) listen(ctx context.Context, client *redis.Client, inv Invalidato
 				inv.Flush()
 				continue
 			}
-			return listening
+			return listening, err
 		}
 		pinged = false
 		switch m := msg.(type) {
@@ -110,7 +111,7 @@ func (s *Store) listen(ctx context.Context, client *redis.Client, inv Invalidato
 				// cache learnt before may be stale.
 				listening = true
 				inv.Flush()
-				up(true)
+				up(true, nil)
 			}
 		case *redis.Message:
 			if len(m.PayloadSlice) == 0 && m.Payload == "" {
@@ -124,7 +125,7 @@ func (s *Store) listen(ctx context.Context, client *redis.Client, inv Invalidato
 			}
 		}
 	}
-	return listening
+	return listening, ctx.Err()
 }
 
 // isNullInvalidation reports whether err is go-redis's reading of the null

@@ -30,7 +30,7 @@ func (r *recorder) Flush() {
 	r.flushes++
 }
 
-func (r *recorder) setUp(up bool) {
+func (r *recorder) setUp(up bool, _ error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.up = up

@@ -119,3 +119,34 @@ func testCoherence(t *testing.T, s *corednstest.Server, srv *redistest.Server, c
 	check("a restart", "NXDOMAIN")
 	check(do("SET", key, "tenth.example.com"), "tenth.example.com.")
 }
+
+// TestNoTrackingNoCache: a Redis user that may not use client tracking gets
+// a clear log line, and rptr answers from Redis on every query, so changes
+// still show at once.
+func TestNoTrackingNoCache(t *testing.T) {
+	c := rdb.Client(0)
+	defer c.Close()
+	ctx := context.Background()
+	prefix := prefixFor(t)
+	if err := c.Do(ctx, "ACL", "SETUSER", "notrack", "on", ">pw", "resetkeys", "%R~"+prefix+"*", "nocommands",
+		"+get", "+hmget", "+pttl", "+multi", "+exec", "+ping", "+hello").Err(); err != nil {
+		t.Fatal(err)
+	}
+	s := corednstest.Start(t, coredns, fmt.Sprintf(`.:{dns} {
+    rptr 10.0.0.0/24 {
+        redis redis://notrack:pw@%s/0
+        prefix %s
+    }
+}
+`, rdb.Addr, prefix))
+	waitLog(t, s, "cache off, every lookup reads Redis: client tracking failed")
+	key, name := prefix+"ptr:10.0.0.8", "8.0.0.10.in-addr.arpa."
+	for _, v := range []string{"one.example.com", "two.example.com", "three.example.com"} {
+		if err := c.Set(ctx, key, v, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if got := ptrOf(t, s, name); got != v+"." {
+			t.Errorf("after SET %s: %s", v, got)
+		}
+	}
+}
