@@ -254,7 +254,7 @@ func (p *RPTR) resolveAddr(ctx context.Context, state *request.Request, addr net
 			return ptrResult(state, rec.Name, rec.AnswerTTL(p.ttl, time.Now()), resultStored)
 		}
 		return result{outcome: noData, metric: resultNoData}
-	case err != nil && !errors.Is(err, ptrstore.ErrNotFound):
+	case err != nil && err != ptrstore.ErrNotFound && !errors.Is(err, ptrstore.ErrNotFound):
 		return result{outcome: serverFailure, metric: resultError, err: err}
 	}
 	// No record, or a disabled one.
@@ -324,6 +324,12 @@ func (p *RPTR) holdsZoneBelow(name string) bool {
 // if it were absent.
 func (p *RPTR) lookup(ctx context.Context, addr netip.Addr) (ptrstore.Record, error) {
 	rec, err := p.store.Lookup(ctx, addr)
+	if err == nil || err == ptrstore.ErrNotFound {
+		// The common cases, without errors.As: its reflection needs a deep
+		// stack, and growing the stack of a query's goroutine costs more
+		// than the whole lookup.
+		return rec, err
+	}
 	var invalid *ptrstore.InvalidError
 	if errors.As(err, &invalid) {
 		invalidRecords.WithLabelValues(metrics.WithServer(ctx)).Inc()

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -163,5 +164,60 @@ func TestLookupTimeout(t *testing.T) {
 	_, err = s.Lookup(context.Background(), netip.MustParseAddr("192.0.2.1"))
 	if took := time.Since(start); err == nil || took > time.Second {
 		t.Errorf("Lookup against a silent server: %v after %v; want an error within about 200ms", err, took)
+	}
+}
+
+// TestConcurrentLookupsShareBatches: many lookups at once, of every kind of
+// record, each get their own answer, whatever batch they ride in.
+func TestConcurrentLookupsShareBatches(t *testing.T) {
+	s, c, prefix := newStore(t)
+	ctx := context.Background()
+	const n = 600
+	for i := range n {
+		a := netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)})
+		key := Key(prefix, a)
+		switch i % 4 {
+		case 0:
+			c.Set(ctx, key, fmt.Sprintf("h%d.example", i), 0)
+		case 1:
+			c.HSet(ctx, key, "ptr", fmt.Sprintf("h%d.example", i), "ttl", "60")
+		case 2: // no record
+		case 3:
+			c.RPush(ctx, key, "x")
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a := netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)})
+			rec, err := s.Lookup(ctx, a)
+			var inv *InvalidError
+			ok := false
+			switch i % 4 {
+			case 0:
+				ok = err == nil && rec.Name == fmt.Sprintf("h%d.example.", i) && !rec.HasTTL
+			case 1:
+				ok = err == nil && rec.Name == fmt.Sprintf("h%d.example.", i) && rec.TTL == 60
+			case 2:
+				ok = errors.Is(err, ErrNotFound)
+			case 3:
+				ok = errors.As(err, &inv) && inv.Key == Key(prefix, a)
+			}
+			if !ok {
+				errs <- fmt.Sprintf("%v: %+v, %v", a, rec, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	s.Close()
+	if _, err := s.Lookup(ctx, netip.MustParseAddr("10.1.0.0")); err == nil {
+		t.Error("Lookup after Close succeeded")
 	}
 }

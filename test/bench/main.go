@@ -100,9 +100,14 @@ func newEnv() (*env, error) {
 		e.serverCPU = []string{"taskset", "-c", "0"}
 		e.loadCPU = []string{"taskset", "-c", "1"}
 		// Redis serves the server's lookups: it shares the server's core.
-		exec.Command("taskset", "-pc", "0", strconv.Itoa(e.redis.Pid())).Run()
+		e.pinRedis("0")
 	}
 	return e, nil
+}
+
+// pinRedis moves redis-server to core.
+func (e *env) pinRedis(core string) {
+	exec.Command("taskset", "-pc", core, strconv.Itoa(e.redis.Pid())).Run()
 }
 
 func (e *env) close() {

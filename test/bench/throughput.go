@@ -69,6 +69,9 @@ type comparison struct {
 	rptr    contender
 	refs    []contender
 	targets []float64 // rptr/ref, per ref; a ratio of at least this
+	// redisCore, when set, moves redis-server to that core for this
+	// comparison (it shares the server's core otherwise).
+	redisCore string
 }
 
 type measured struct {
@@ -143,11 +146,12 @@ func throughput(e *env) error {
 	}
 
 	comparisons := []comparison{
-		{"stored PTR, hot, cache on", paths["stored.txt"], srv["rptr"], []contender{srv["hosts"]}, []float64{0.95}},
-		{"stored PTR, cache off (Redis per query)", paths["stored.txt"], srv["rptr-nocache"], []contender{srv["hosts"]}, []float64{0.5}},
-		{"synthesized PTR", paths["synth-ptr.txt"], srv["rptr"], []contender{srv["whoami"], srv["template"]}, []float64{0.9, 2}},
-		{"synthesized A", paths["synth-a.txt"], srv["rptr"], []contender{srv["whoami"], srv["template"]}, []float64{0.9, 2}},
-		{"synthesized AAAA", paths["synth-aaaa.txt"], srv["rptr"], []contender{srv["whoami"]}, []float64{0.9}},
+		{"stored PTR, hot, cache on", paths["stored.txt"], srv["rptr"], []contender{srv["hosts"]}, []float64{0.95}, ""},
+		{"stored PTR, cache off, Redis on the server's core", paths["stored.txt"], srv["rptr-nocache"], []contender{srv["hosts"]}, []float64{0.5}, ""},
+		{"stored PTR, cache off, Redis on the load generator's core", paths["stored.txt"], srv["rptr-nocache"], []contender{srv["hosts"]}, []float64{0.5}, "1"},
+		{"synthesized PTR", paths["synth-ptr.txt"], srv["rptr"], []contender{srv["whoami"], srv["template"]}, []float64{0.9, 2}, ""},
+		{"synthesized A", paths["synth-a.txt"], srv["rptr"], []contender{srv["whoami"], srv["template"]}, []float64{0.9, 2}, ""},
+		{"synthesized AAAA", paths["synth-aaaa.txt"], srv["rptr"], []contender{srv["whoami"]}, []float64{0.9}, ""},
 	}
 	var out strings.Builder
 	fmt.Fprintf(&out, "Machine: %s. Server pinned to core 0 (with redis-server), dnsperf to core 1; %d stored records; each figure the median of %d runs of %v, rptr and the reference alternating.\n\n",
@@ -156,6 +160,9 @@ func throughput(e *env) error {
 	fmt.Fprintln(&out, "| --- | ---: | --- | ---: | ---: | ---: | --- |")
 	var storedQPS float64
 	for _, c := range comparisons {
+		if c.redisCore != "" && e.serverCPU != nil {
+			e.pinRedis(c.redisCore)
+		}
 		all := append([]contender{c.rptr}, c.refs...)
 		res := map[string]*measured{}
 		for _, k := range all {
@@ -187,6 +194,9 @@ func throughput(e *env) error {
 				met = "**no**"
 			}
 			fmt.Fprintf(&out, "| %s | %.0f | %s | %.0f | %.2f | >= %.2f | %s |\n", c.title, a, ref.name, b, ratio, c.targets[i], met)
+		}
+		if c.redisCore != "" && e.serverCPU != nil {
+			e.pinRedis("0")
 		}
 		for _, k := range all {
 			if res[k.name].noerror < 99.9 {
