@@ -44,6 +44,7 @@ func memory(e *env) error {
 	const n = 1_000_000
 	before := heapInUse()
 	c := ptrcache.New(recordSource{}, n, time.Hour, ptrcache.Metrics{})
+	c.SetCoherent(true) // as when Redis reports changes
 	for i := range n {
 		v := uint32(10<<24 + i)
 		c.Lookup(ctx, netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}))
