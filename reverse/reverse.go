@@ -21,7 +21,7 @@ const (
 // Errors returned by Parse.
 var (
 	// ErrNotReverse means the name is not under in-addr.arpa. or ip6.arpa.
-	ErrNotReverse = errors.New("not a name under in-addr.arpa. or ip6.arpa.")
+	ErrNotReverse = errors.New("not a name under in-addr.arpa or ip6.arpa")
 	// ErrTooManyLabels means the name has more labels than an address has parts.
 	ErrTooManyLabels = errors.New("more labels than an address has")
 	// ErrBadLabel means a label is not a decimal octet (in-addr.arpa.) or a
