@@ -13,7 +13,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"hash/maphash"
+	"math/rand/v2"
 	"net/netip"
 	"sync/atomic"
 	"time"
@@ -36,13 +36,82 @@ const (
 	DefaultSafetyTTL = 10 * time.Minute
 )
 
-// entry is a cached lookup: a record, or the error that stands for its
-// absence (ptrstore.ErrNotFound or a *ptrstore.InvalidError).
+// entry is a cached lookup: a record, or the absence of one (no key, or an
+// invalid record). It holds as few pointers as it can (the name, and the
+// error of an invalid record): a large cache of pointer-rich entries makes
+// every garbage collection trace them all, which showed as a longer latency
+// tail under load. The map holds pointers to entries, not entries, so that
+// a hit copies one word: a query's goroutine starts with a small stack, and
+// growing it costs more than the lookup.
 type entry struct {
-	addr    netip.Addr // the hash is only a hint; this is the identity
-	rec     ptrstore.Record
-	err     error
-	expires time.Time
+	name    string                 // the record's name
+	invalid *ptrstore.InvalidError // set when the record is invalid
+	addr    [16]byte               // the hash is only a hint; this is the identity
+	expires int64                  // Unix nanoseconds: the entry's end
+	keyExp  int64                  // Unix nanoseconds: the key's expiry; 0 for none
+	ttl     uint32
+	flags   uint8
+}
+
+const (
+	flagIPv4 uint8 = 1 << iota
+	flagFound
+	flagHasTTL
+	flagDisabled
+)
+
+func addrBytes(addr netip.Addr) ([16]byte, uint8) {
+	if addr.Is4() {
+		return addr.As16(), flagIPv4
+	}
+	return addr.As16(), 0
+}
+
+// is reports whether e holds addr's lookup.
+func (e *entry) is(addr netip.Addr) bool {
+	b, f := addrBytes(addr)
+	return e.addr == b && e.flags&flagIPv4 == f
+}
+
+// newEntry packs a lookup's result.
+func newEntry(addr netip.Addr, rec ptrstore.Record, err error, expires time.Time) *entry {
+	e := &entry{expires: expires.UnixNano()}
+	var f uint8
+	e.addr, f = addrBytes(addr)
+	e.flags |= f
+	var invalid *ptrstore.InvalidError
+	switch {
+	case err == nil:
+		e.flags |= flagFound
+		e.name, e.ttl = rec.Name, rec.TTL
+		if rec.HasTTL {
+			e.flags |= flagHasTTL
+		}
+		if rec.Disabled {
+			e.flags |= flagDisabled
+		}
+		if !rec.ExpiresAt.IsZero() {
+			e.keyExp = rec.ExpiresAt.UnixNano()
+		}
+	case errors.As(err, &invalid):
+		e.invalid = invalid
+	}
+	return e
+}
+
+// result unpacks e into what Lookup returns.
+func (e *entry) result() (ptrstore.Record, error) {
+	switch {
+	case e.flags&flagFound != 0:
+		rec := ptrstore.Record{Name: e.name, TTL: e.ttl, HasTTL: e.flags&flagHasTTL != 0, Disabled: e.flags&flagDisabled != 0}
+		if e.keyExp != 0 {
+			rec.ExpiresAt = time.Unix(0, e.keyExp)
+		}
+		return rec, nil
+	case e.invalid != nil:
+		return ptrstore.Record{}, e.invalid
+	}
+	return ptrstore.Record{}, ptrstore.ErrNotFound
 }
 
 // Stats counts what the cache did.
@@ -70,7 +139,7 @@ type Cache struct {
 	src       Source
 	size      int
 	safetyTTL time.Duration
-	seed      maphash.Seed
+	seed      uint64
 
 	entries atomic.Pointer[cache.Cache[*entry]] // replaced whole by Flush
 	// gen changes on every invalidation and flush; a lookup that saw it
@@ -89,12 +158,33 @@ type Cache struct {
 // New returns a cache of about size entries in front of src. Entries live
 // at most safetyTTL.
 func New(src Source, size int, safetyTTL time.Duration, m Metrics) *Cache {
-	c := &Cache{src: src, size: size, safetyTTL: safetyTTL, seed: maphash.MakeSeed(), metrics: m}
+	c := &Cache{src: src, size: size, safetyTTL: safetyTTL, seed: rand.Uint64(), metrics: m}
 	c.entries.Store(cache.New[*entry](size))
 	return c
 }
 
-func (c *Cache) key(addr netip.Addr) uint64 { return maphash.Comparable(c.seed, addr) }
+// key hashes addr for the sharded map. It mixes the address's bytes with
+// the seed by hand: maphash.Comparable needs a deeper stack, and growing a
+// query goroutine's stack costs more than the lookup.
+func (c *Cache) key(addr netip.Addr) uint64 {
+	b := addr.As16()
+	h := c.seed ^ binary.BigEndian.Uint64(b[:8])
+	h = mix(h) ^ binary.BigEndian.Uint64(b[8:])
+	if addr.Is4() {
+		h ^= 0x9e3779b97f4a7c15
+	}
+	return mix(h)
+}
+
+// mix is the finalizer of SplitMix64: every input bit reaches every output
+// bit, so the low bits that pick a shard are as good as any.
+func mix(h uint64) uint64 {
+	h ^= h >> 30
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 27
+	h *= 0x94d049bb133111eb
+	return h ^ h>>31
+}
 
 // Lookup returns addr's record from the cache, or from the source when the
 // cache does not hold it. Concurrent misses for one address share one read
@@ -104,9 +194,9 @@ func (c *Cache) Lookup(ctx context.Context, addr netip.Addr) (ptrstore.Record, e
 	if !c.coherent.Load() {
 		return c.src.Lookup(ctx, addr)
 	}
-	if e, ok := c.entries.Load().Get(c.key(addr)); ok && e.addr == addr && time.Now().Before(e.expires) {
+	if e, ok := c.entries.Load().Get(c.key(addr)); ok && e.is(addr) && time.Now().UnixNano() < e.expires {
 		count(&c.hits, c.metrics.Hits)
-		return e.rec, e.err
+		return e.result()
 	}
 	return c.miss(ctx, addr)
 }
@@ -130,7 +220,7 @@ func (c *Cache) miss(ctx context.Context, addr netip.Addr) (ptrstore.Record, err
 		return ptrstore.Record{}, err
 	}
 	e := v.(*entry)
-	return e.rec, e.err
+	return e.result()
 }
 
 // fill reads addr from the source and caches what it read when that is
@@ -143,10 +233,11 @@ func (c *Cache) fill(ctx context.Context, k uint64, addr netip.Addr, gen uint64)
 	if err != nil && !errors.Is(err, ptrstore.ErrNotFound) && !errors.As(err, &invalid) {
 		return nil, err
 	}
-	e := &entry{addr: addr, rec: rec, err: err, expires: time.Now().Add(c.safetyTTL)}
-	if !rec.ExpiresAt.IsZero() && rec.ExpiresAt.Before(e.expires) {
-		e.expires = rec.ExpiresAt
+	expires := time.Now().Add(c.safetyTTL)
+	if !rec.ExpiresAt.IsZero() && rec.ExpiresAt.Before(expires) {
+		expires = rec.ExpiresAt
 	}
+	e := newEntry(addr, rec, err, expires)
 	if entries.Add(k, e) {
 		count(&c.evictions, c.metrics.Evictions)
 	}
