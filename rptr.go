@@ -7,12 +7,15 @@ import (
 	"errors"
 	"net/netip"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/metrics"
 	"github.com/coredns/coredns/plugin/pkg/fall"
 	clog "github.com/coredns/coredns/plugin/pkg/log"
+	"github.com/coredns/coredns/plugin/ready"
 	"github.com/coredns/coredns/request"
 	"github.com/miekg/dns"
 	"golang.org/x/time/rate"
@@ -48,11 +51,12 @@ type RPTR struct {
 	cacheTTL    time.Duration // safety TTL of cache entries
 
 	// Set on startup.
-	redis       *ptrstore.Store // closed on shutdown
-	cache       *ptrcache.Cache // nil when off
-	store       Store           // the cache, or Redis itself
-	stopTracker context.CancelFunc
-	trackerDone chan struct{}
+	redis          *ptrstore.Store    // closed on shutdown
+	cache          *ptrcache.Cache    // nil when off
+	store          Store              // the cache, or Redis itself
+	stopBackground context.CancelFunc // ends the tracker and the pinger
+	background     sync.WaitGroup
+	redisUp        atomic.Bool // the last ping was answered
 	// trackingFailed is set once a failure of tracking was logged; only the
 	// tracker goroutine touches it.
 	trackingFailed bool
@@ -62,27 +66,74 @@ type RPTR struct {
 	warnings *rate.Limiter
 }
 
-var _ plugin.Handler = (*RPTR)(nil)
+var (
+	_ plugin.Handler  = (*RPTR)(nil)
+	_ ready.Readiness = (*RPTR)(nil)
+)
 
 // start opens the store and, with the cache on, the cache and the tracking
 // connection that keeps it coherent.
 func (p *RPTR) start() error {
 	p.redis = ptrstore.Open(p.redisConfig)
 	p.store = p.redis
+	ctx, cancel := context.WithCancel(context.Background())
+	p.stopBackground = cancel
+	p.background.Add(1)
+	go func() {
+		defer p.background.Done()
+		p.watchRedis(ctx)
+	}()
 	if p.cacheSize == 0 {
 		return nil
 	}
 	p.cache = ptrcache.New(p.redis, p.cacheSize, p.cacheTTL, cacheMetrics)
 	p.store = p.cache
 	liveCaches.add(p.cache)
-	ctx, cancel := context.WithCancel(context.Background())
-	p.stopTracker, p.trackerDone = cancel, make(chan struct{})
+	p.background.Add(1)
 	go func() {
-		defer close(p.trackerDone)
+		defer p.background.Done()
 		p.redis.Track(ctx, p.cache, p.trackingChanged)
 	}()
 	return nil
 }
+
+// How often readiness pings Redis, and how long a ping may take.
+const (
+	pingEvery   = time.Second
+	pingTimeout = 500 * time.Millisecond
+)
+
+// watchRedis pings Redis until ctx ends, keeps Ready's answer, and logs
+// when Redis stops or starts answering.
+func (p *RPTR) watchRedis(ctx context.Context) {
+	t := time.NewTicker(pingEvery)
+	defer t.Stop()
+	first := true
+	for {
+		pctx, cancel := context.WithTimeout(ctx, pingTimeout)
+		err := p.redis.Ping(pctx)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		was := p.redisUp.Swap(err == nil)
+		switch {
+		case err != nil && (was || first):
+			log.Errorf("Redis does not answer, lookups that need it get SERVFAIL: %v", err)
+		case err == nil && !was && !first:
+			log.Infof("Redis answers again")
+		}
+		first = false
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Ready implements ready.Readiness: rptr is ready while Redis answers.
+func (p *RPTR) Ready() bool { return p.redisUp.Load() }
 
 // trackingChanged turns the cache on while Redis reports changes and off
 // while it cannot, and logs each change of state once.
@@ -102,9 +153,11 @@ func (p *RPTR) trackingChanged(listening bool, err error) {
 
 // stop ends what start began.
 func (p *RPTR) stop() error {
-	if p.stopTracker != nil {
-		p.stopTracker()
-		<-p.trackerDone
+	if p.stopBackground != nil {
+		p.stopBackground()
+		p.background.Wait()
+	}
+	if p.cache != nil {
 		liveCaches.remove(p.cache)
 	}
 	if p.redis == nil {

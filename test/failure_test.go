@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/rptr-dns/rptr/internal/corednstest"
+	"github.com/rptr-dns/rptr/internal/redistest"
 )
 
 // metric returns the sum of all series of the metric name scraped from the
@@ -125,4 +126,59 @@ func TestRedisDownIsServfailNeverNXDOMAIN(t *testing.T) {
 	if got := metric(t, fmt.Sprintf("127.0.0.1:%d", s.Ports["metrics"]), "coredns_rptr_redis_errors_total"); got < 2 {
 		t.Errorf("coredns_rptr_redis_errors_total = %v, want at least 2", got)
 	}
+}
+
+// readyStatus returns the HTTP status of the ready plugin at addr.
+func readyStatus(addr string) int {
+	resp, err := http.Get("http://" + addr + "/ready")
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// waitReady polls /ready until it returns want, for up to 5 seconds.
+func waitReady(t *testing.T, addr string, want int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for readyStatus(addr) != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("/ready did not return %d within 5s (last %d)", want, readyStatus(addr))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestReadyFollowsRedis: the ready plugin reports rptr ready while Redis
+// answers, not ready while it is down, and ready again when it returns,
+// with a log line for each change.
+func TestReadyFollowsRedis(t *testing.T) {
+	srv, err := redistest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	s := corednstest.Start(t, coredns, fmt.Sprintf(`.:{dns} {
+    ready 127.0.0.1:{ready} {
+        monitor continuously
+    }
+    rptr 10.9.0.0/16 {
+        redis %s
+    }
+}
+`, srv.URL(0)), "ready")
+	ready := fmt.Sprintf("127.0.0.1:%d", s.Ports["ready"])
+	waitReady(t, ready, http.StatusOK)
+	srv.Kill()
+	waitReady(t, ready, http.StatusServiceUnavailable)
+	waitLog(t, s, "Redis does not answer")
+	if r := query(t, s, "udp", "1.0.9.10.in-addr.arpa.", dns.TypePTR); r.Rcode != dns.RcodeServerFailure {
+		t.Errorf("with Redis down: %s, want SERVFAIL", dns.RcodeToString[r.Rcode])
+	}
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, ready, http.StatusOK)
+	waitLog(t, s, "Redis answers again")
 }

@@ -105,6 +105,9 @@ func (s *Server) Client(db int) *redis.Client {
 	return redis.NewClient(&redis.Options{Addr: s.Addr, DB: db})
 }
 
+// Kill kills the server, as a crash would; Restart brings it back.
+func (s *Server) Kill() { s.kill() }
+
 // Restart kills the server and starts it again, empty, on the same port.
 func (s *Server) Restart() error {
 	s.kill()
@@ -113,7 +116,7 @@ func (s *Server) Restart() error {
 
 func (s *Server) kill() {
 	if s.cmd != nil && s.cmd.Process != nil {
-		s.cmd.Process.Kill()
+		s.cmd.Process.Kill() // an error means it has exited already
 		<-s.exited
 	}
 }
