@@ -95,6 +95,8 @@ func parse(c *caddy.Controller) (*RPTR, error) {
 				err = parseSOA(c, &p.apex)
 			case "cache":
 				err = parseCache(c, p)
+			case "timeout":
+				err = parseTimeout(c, p)
 			case "synthesize":
 				var l *synthLine
 				if l, err = parseSynthesize(c); err == nil {
@@ -222,6 +224,20 @@ func parseRedis(c *caddy.Controller, p *RPTR) error {
 		return c.Errf("redis URL: %v", err)
 	}
 	p.redisConfig.Redis = opts
+	return nil
+}
+
+// parseTimeout reads "timeout DURATION", the bound on one Redis lookup.
+func parseTimeout(c *caddy.Controller, p *RPTR) error {
+	args := c.RemainingArgs()
+	if len(args) != 1 {
+		return c.ArgErr()
+	}
+	d, err := time.ParseDuration(args[0])
+	if err != nil || d <= 0 {
+		return c.Errf("timeout %q is not a positive duration such as 500ms", args[0])
+	}
+	p.redisConfig.Timeout = d
 	return nil
 }
 

@@ -532,7 +532,10 @@ func TestParseErrors(t *testing.T) {
 		{name: "soa bad MINIMUM", input: "rptr . {\n\tttl 60\n\tns a.example\n\tsoa a.example b.example 1 2 3 1h\n}", wantErr: `soa MINIMUM "1h"`, line: 4},
 
 		// anything else
-		{name: "unknown property", input: "rptr . {\n\tttl 60\n\ttimeout 1s\n}", wantErr: `unknown property "timeout"`, line: 3},
+		{name: "unknown property", input: "rptr . {\n\tttl 60\n\ttimeoutt 1s\n}", wantErr: `unknown property "timeoutt"`, line: 3},
+		{name: "timeout not a duration", input: "rptr . {\n\ttimeout 5\n}", wantErr: `timeout "5" is not a positive duration`, line: 2},
+		{name: "timeout zero", input: "rptr . {\n\ttimeout 0s\n}", wantErr: `timeout "0s" is not a positive duration`, line: 2},
+		{name: "timeout without value", input: "rptr . {\n\ttimeout\n}", wantErr: "Wrong argument count", line: 2},
 		{name: "unknown property without arguments", input: "rptr . {\n\tbogus\n}", wantErr: `unknown property "bogus"`, line: 2},
 	}
 	for _, tc := range tests {
@@ -654,4 +657,14 @@ func sameZones(a, b []zone) bool {
 		return x.origin == y.origin && x.prefix == y.prefix && x.classless == y.classless &&
 			slices.EqualFunc(x.forward, y.forward, func(l, m *synthLine) bool { return l.tmpl.String() == m.tmpl.String() })
 	})
+}
+
+func TestParseTimeout(t *testing.T) {
+	p, err := parseBlock("rptr . {\n\ttimeout 250ms\n}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.redisConfig.Timeout != 250*time.Millisecond {
+		t.Errorf("timeout = %v, want 250ms", p.redisConfig.Timeout)
+	}
 }

@@ -3,6 +3,7 @@ package test
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -181,4 +182,35 @@ func TestReadyFollowsRedis(t *testing.T) {
 	}
 	waitReady(t, ready, http.StatusOK)
 	waitLog(t, s, "Redis answers again")
+}
+
+// TestSlowRedisBoundedByTimeout: a Redis that accepts connections but never
+// answers holds a query no longer than the configured timeout.
+func TestSlowRedisBoundedByTimeout(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // hold it open, say nothing
+		}
+	}()
+	s := corednstest.Start(t, coredns, fmt.Sprintf(`.:{dns} {
+    rptr 10.9.0.0/16 {
+        redis redis://%s/0
+        timeout 200ms
+    }
+}
+`, l.Addr()))
+	start := time.Now()
+	r := query(t, s, "udp", "1.0.9.10.in-addr.arpa.", dns.TypePTR)
+	if took := time.Since(start); r.Rcode != dns.RcodeServerFailure || took > time.Second {
+		t.Errorf("silent Redis: %s after %v; want SERVFAIL after about 200ms", dns.RcodeToString[r.Rcode], took)
+	}
 }
