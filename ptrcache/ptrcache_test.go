@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
-	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -696,53 +694,6 @@ func TestConcurrent(t *testing.T) {
 	t.Logf("%d lookups: %+v", lookups.Load(), s)
 }
 
-// TestMemoryPerEntry measures the heap an entry costs; it asserts nothing.
-func TestMemoryPerEntry(t *testing.T) {
-	if os.Getenv("RPTR_MEASURE_MEMORY") != "1" {
-		t.Skip("a measurement: set RPTR_MEASURE_MEMORY=1 to run")
-	}
-	const n = 1_000_000
-	for _, family := range []struct {
-		name string
-		addr func(i uint32) netip.Addr
-	}{
-		{"IPv4", func(i uint32) netip.Addr {
-			var b [4]byte
-			binary.BigEndian.PutUint32(b[:], 10<<24|i)
-			return netip.AddrFrom4(b)
-		}},
-		{"IPv6", func(i uint32) netip.Addr {
-			var b [16]byte
-			copy(b[:], []byte{0x20, 0x01, 0x0d, 0xb8})
-			binary.BigEndian.PutUint32(b[12:], i)
-			return netip.AddrFrom16(b)
-		}},
-	} {
-		t.Run(family.name, func(t *testing.T) {
-			// The source makes the names, as the store does when it decodes
-			// a reply, so that they are counted: "host-000042.example.com.",
-			// 24 bytes.
-			var i uint32
-			src := sourceFunc(func(context.Context, netip.Addr) (ptrstore.Record, error) {
-				return ptrstore.Record{Name: fmt.Sprintf("host-%06d.example.com.", i)}, nil
-			})
-			var before, after runtime.MemStats
-			runtime.GC()
-			runtime.ReadMemStats(&before)
-			c := newCoherent(src, n, time.Hour, Metrics{})
-			for i = 0; i < n; i++ {
-				c.Lookup(context.Background(), family.addr(i))
-			}
-			runtime.GC()
-			runtime.ReadMemStats(&after)
-			entries := c.Len()
-			heap := int64(after.HeapAlloc) - int64(before.HeapAlloc)
-			t.Logf("%d entries (%d evicted), heap %d bytes: %.1f bytes per entry",
-				entries, c.Stats().Evictions, heap, float64(heap)/float64(entries))
-			runtime.KeepAlive(c)
-		})
-	}
-}
 
 func BenchmarkLookupHit(b *testing.B) {
 	for _, a := range []struct {
