@@ -213,17 +213,7 @@ func TestServeDNS(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(dns.TypeToString[tc.Qtype]+" "+tc.Qname, func(t *testing.T) {
 			p := newTestRPTR(newFakeStore())
-			rec := dnstest.NewRecorder(&test.ResponseWriter{})
-			rcode, err := p.ServeDNS(context.Background(), rec, tc.Msg())
-			if err != nil {
-				t.Fatalf("ServeDNS error: %v", err)
-			}
-			if rcode != dns.RcodeSuccess {
-				t.Errorf("ServeDNS rcode = %s, want NOERROR (the reply carries the real one)", dns.RcodeToString[rcode])
-			}
-			if err := checkResponse(rec.Msg, tc); err != nil {
-				t.Error(err)
-			}
+			serveCase(t, p, tc)
 		})
 	}
 }
@@ -571,5 +561,23 @@ func BenchmarkServeDNSHit(b *testing.B) {
 		if rcode, err := p.ServeDNS(ctx, w, m); rcode != dns.RcodeSuccess || err != nil {
 			b.Fatalf("ServeDNS = %d, %v", rcode, err)
 		}
+	}
+}
+
+// serveCase sends tc's query to p and checks the reply against tc. The rcode
+// ServeDNS returns is NOERROR whenever it wrote a reply; the reply carries
+// the real one.
+func serveCase(t *testing.T, p *RPTR, tc test.Case) {
+	t.Helper()
+	rec := dnstest.NewRecorder(&test.ResponseWriter{})
+	rcode, err := p.ServeDNS(context.Background(), rec, tc.Msg())
+	if err != nil {
+		t.Fatalf("ServeDNS error: %v", err)
+	}
+	if rcode != dns.RcodeSuccess {
+		t.Errorf("ServeDNS rcode = %s, want NOERROR (the reply carries the real one)", dns.RcodeToString[rcode])
+	}
+	if err := checkResponse(rec.Msg, tc); err != nil {
+		t.Error(err)
 	}
 }

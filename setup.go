@@ -74,9 +74,6 @@ func parse(c *caddy.Controller) (*RPTR, error) {
 		}
 		line := c.Line()
 		args := c.RemainingArgs()
-		if err := checkZoneArgs(args); err != nil {
-			return nil, c.Err(err.Error())
-		}
 		ttlSet := false
 		var lines []*synthLine
 		for c.NextBlock() {

@@ -73,15 +73,15 @@ func (e *entry) is(addr netip.Addr) bool {
 	return e.addr == b && e.flags&flagIPv4 == f
 }
 
-// newEntry packs a lookup's result.
-func newEntry(addr netip.Addr, rec ptrstore.Record, err error, expires time.Time) *entry {
+// newEntry packs a lookup's result: rec when err is nil, else the absence
+// of a record, invalid when the record is invalid.
+func newEntry(addr netip.Addr, rec ptrstore.Record, err error, invalid *ptrstore.InvalidError, expires time.Time) *entry {
 	e := &entry{expires: expires.UnixNano()}
 	var f uint8
 	e.addr, f = addrBytes(addr)
 	e.flags |= f
-	var invalid *ptrstore.InvalidError
-	switch {
-	case err == nil:
+	e.invalid = invalid
+	if err == nil {
 		e.flags |= flagFound
 		e.name, e.ttl = rec.Name, rec.TTL
 		if rec.HasTTL {
@@ -93,8 +93,6 @@ func newEntry(addr netip.Addr, rec ptrstore.Record, err error, expires time.Time
 		if !rec.ExpiresAt.IsZero() {
 			e.keyExp = rec.ExpiresAt.UnixNano()
 		}
-	case errors.As(err, &invalid):
-		e.invalid = invalid
 	}
 	return e
 }
@@ -237,7 +235,7 @@ func (c *Cache) fill(ctx context.Context, k uint64, addr netip.Addr, gen uint64)
 	if !rec.ExpiresAt.IsZero() && rec.ExpiresAt.Before(expires) {
 		expires = rec.ExpiresAt
 	}
-	e := newEntry(addr, rec, err, expires)
+	e := newEntry(addr, rec, err, invalid, expires)
 	if entries.Add(k, e) {
 		count(&c.evictions, c.metrics.Evictions)
 	}

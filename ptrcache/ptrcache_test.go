@@ -694,7 +694,6 @@ func TestConcurrent(t *testing.T) {
 	t.Logf("%d lookups: %+v", lookups.Load(), s)
 }
 
-
 func BenchmarkLookupHit(b *testing.B) {
 	for _, a := range []struct {
 		name string

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"sync"
@@ -140,21 +139,8 @@ func TestKeyAddr(t *testing.T) {
 // TestLookupTimeout: a Redis that accepts connections but never answers
 // holds a lookup no longer than the configured timeout.
 func TestLookupTimeout(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close() // hold it open, say nothing
-		}
-	}()
-	opts, err := ParseURL("redis://" + l.Addr().String() + "/0")
+	addr := redistest.Silent(t)
+	opts, err := ParseURL("redis://" + addr + "/0")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package test
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -187,27 +186,14 @@ func TestReadyFollowsRedis(t *testing.T) {
 // TestSlowRedisBoundedByTimeout: a Redis that accepts connections but never
 // answers holds a query no longer than the configured timeout.
 func TestSlowRedisBoundedByTimeout(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close() // hold it open, say nothing
-		}
-	}()
+	addr := redistest.Silent(t)
 	s := corednstest.Start(t, coredns, fmt.Sprintf(`.:{dns} {
     rptr 10.9.0.0/16 {
         redis redis://%s/0
         timeout 200ms
     }
 }
-`, l.Addr()))
+`, addr))
 	start := time.Now()
 	r := query(t, s, "udp", "1.0.9.10.in-addr.arpa.", dns.TypePTR)
 	if took := time.Since(start); r.Rcode != dns.RcodeServerFailure || took > time.Second {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/rptr-dns/rptr/reverse"
 )
 
@@ -29,18 +31,9 @@ func (e *env) usedMemory() (float64, error) {
 
 // loadHashes writes n hash records (ptr and ttl) into Redis.
 func (e *env) loadHashes(prefix string, n int) error {
-	c := e.redis.Client(0)
-	defer c.Close()
-	for start := 0; start < n; start += 10_000 {
-		p := c.Pipeline()
-		for i := start; i < min(n, start+10_000); i++ {
-			p.HSet(ctx, prefix+"ptr:"+storedAddr(i).String(), "ptr", storedName(i), "ttl", "3600")
-		}
-		if _, err := p.Exec(ctx); err != nil {
-			return err
-		}
-	}
-	return nil
+	return e.load(prefix, n, func(p redis.Pipeliner, key string, i int) {
+		p.HSet(ctx, key, "ptr", storedName(i), "ttl", "3600")
+	})
 }
 
 func scale(e *env) error {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/rptr-dns/rptr/internal/corednstest"
 	"github.com/rptr-dns/rptr/reverse"
 	"github.com/rptr-dns/rptr/synth"
@@ -39,14 +41,21 @@ func randomIn(r *rand.Rand, p netip.Prefix) netip.Addr {
 	return a
 }
 
-// loadRecords writes n string records into Redis, in pipelined batches.
+// loadRecords writes n string records into Redis.
 func (e *env) loadRecords(prefix string, n int) error {
+	return e.load(prefix, n, func(p redis.Pipeliner, key string, i int) {
+		p.Set(ctx, key, storedName(i), 0)
+	})
+}
+
+// load writes n records into Redis with add, in pipelined batches.
+func (e *env) load(prefix string, n int, add func(p redis.Pipeliner, key string, i int)) error {
 	c := e.redis.Client(0)
 	defer c.Close()
 	for start := 0; start < n; start += 10_000 {
 		p := c.Pipeline()
 		for i := start; i < min(n, start+10_000); i++ {
-			p.Set(ctx, prefix+"ptr:"+storedAddr(i).String(), storedName(i), 0)
+			add(p, prefix+"ptr:"+storedAddr(i).String(), i)
 		}
 		if _, err := p.Exec(ctx); err != nil {
 			return err
