@@ -73,7 +73,8 @@ var cacheMetrics = ptrcache.Metrics{
 	Misses:        cacheCounter("misses", "Lookups rptr's cache did not hold, read from Redis."),
 	Evictions:     cacheCounter("evictions", "Cache entries dropped to make room."),
 	Invalidations: cacheCounter("invalidations", "Cache entries dropped because Redis reported a change to their key."),
-	Flushes:       cacheCounter("flushes", "Times the whole cache was dropped: FLUSHDB or FLUSHALL, or a lost or new tracking connection."),
+	Flushes:       cacheCounter("flushes", "Times the whole cache was dropped: FLUSHDB or FLUSHALL, or a new tracking connection."),
+	Stale:         cacheCounter("stale", "Lookups answered from the cache while Redis could not be read, within the stale window."),
 }
 
 // liveCaches are the caches of the running rptr instances; a reload

@@ -49,6 +49,10 @@ type RPTR struct {
 	redisConfig ptrstore.Config
 	cacheSize   int           // entries; 0 turns the cache off
 	cacheTTL    time.Duration // safety TTL of cache entries
+	stale       time.Duration // how long the cache answers while Redis is out
+	// errorFallthrough passes queries that Redis cannot answer to the next
+	// plugin instead of answering SERVFAIL.
+	errorFallthrough bool
 
 	// Set on startup.
 	redis          *ptrstore.Store    // closed on shutdown
@@ -86,7 +90,7 @@ func (p *RPTR) start() error {
 	if p.cacheSize == 0 {
 		return nil
 	}
-	p.cache = ptrcache.New(p.redis, p.cacheSize, p.cacheTTL, cacheMetrics)
+	p.cache = ptrcache.New(p.redis, ptrcache.Config{Size: p.cacheSize, SafetyTTL: p.cacheTTL, Stale: p.stale, Metrics: cacheMetrics})
 	p.store = p.cache
 	liveCaches.add(p.cache)
 	p.background.Add(1)
@@ -142,9 +146,13 @@ func (p *RPTR) trackingChanged(listening bool, err error) {
 	p.cache.SetCoherent(listening)
 	switch {
 	case listening && !was:
-		log.Infof("cache on: Redis reports changes to %sptr:* keys", p.redisConfig.Prefix)
+		log.Infof("cache on: %s reports changes to %sptr:* keys", p.redisConfig.Redis, p.redisConfig.Prefix)
 	case !listening && (was || !p.trackingFailed):
-		if err != nil && !errors.Is(err, context.Canceled) {
+		switch {
+		case err == nil || errors.Is(err, context.Canceled):
+		case was && p.stale > 0:
+			log.Warningf("cache paused, lookups read Redis and, while it cannot be read, get what the cache held for up to %v: client tracking failed: %v", p.stale, err)
+		default:
 			log.Warningf("cache off, every lookup reads Redis: client tracking failed: %v", err)
 		}
 	}
@@ -204,6 +212,9 @@ func (p *RPTR) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (
 	}
 	requestCount.WithLabelValues(server, z.origin, res.metric).Inc()
 	if res.outcome == serverFailure {
+		if p.errorFallthrough {
+			return plugin.NextOrFailure(p.Name(), p.Next, ctx, w, r)
+		}
 		return dns.RcodeServerFailure, plugin.Error(p.Name(), res.err)
 	}
 

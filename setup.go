@@ -1,6 +1,7 @@
 package rptr
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -12,6 +13,7 @@ import (
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin"
+	pkgtls "github.com/coredns/coredns/plugin/pkg/tls"
 	"github.com/miekg/dns"
 	"golang.org/x/time/rate"
 
@@ -44,13 +46,13 @@ const (
 
 // newRPTR returns a handler with every option at its default.
 func newRPTR() *RPTR {
-	opts, err := ptrstore.ParseURL(ptrstore.DefaultURL)
+	r, err := ptrstore.ParseRedis(ptrstore.ModeServer, ptrstore.DefaultURL)
 	if err != nil {
 		panic(err) // the default URL is a constant that parses
 	}
 	return &RPTR{
 		ttl:         defaultTTL,
-		redisConfig: ptrstore.Config{Redis: opts, Prefix: ptrstore.DefaultPrefix, Timeout: defaultTimeout, Observe: observeRedis},
+		redisConfig: ptrstore.Config{Redis: r, Prefix: ptrstore.DefaultPrefix, Timeout: defaultTimeout, Observe: observeRedis},
 		apex: apex{
 			serial:  uint32(time.Now().Unix()),
 			refresh: defaultRefresh,
@@ -75,12 +77,23 @@ func parse(c *caddy.Controller) (*RPTR, error) {
 		line := c.Line()
 		args := c.RemainingArgs()
 		ttlSet := false
-		var lines []*synthLine
+		var (
+			lines   []*synthLine
+			tlsOpts tlsOptions
+		)
 		for c.NextBlock() {
 			var err error
 			switch c.Val() {
 			case "redis":
 				err = parseRedis(c, p)
+			case "tls":
+				err = tlsOpts.parse(c)
+			case "tls_servername":
+				err = tlsOpts.parseServerName(c)
+			case "on_error":
+				err = parseOnError(c, p)
+			case "stale":
+				err = parseStale(c, p)
 			case "prefix":
 				err = parsePrefix(c, p)
 			case "ttl":
@@ -110,6 +123,12 @@ func parse(c *caddy.Controller) (*RPTR, error) {
 		}
 		if ttlSet {
 			p.apex.ttl = p.ttl
+		}
+		if err := tlsOpts.apply(p.redisConfig.Redis); err != nil {
+			return nil, fmt.Errorf("%s:%d - Error during parsing: %v", c.File(), line, err)
+		}
+		if p.stale > 0 && p.cacheSize == 0 {
+			return nil, fmt.Errorf("%s:%d - Error during parsing: stale answers come from the cache, which \"cache 0\" turns off", c.File(), line)
 		}
 		if err := p.setZones(args, c.ServerBlockKeys, lines); err != nil {
 			// Zones are settled once the whole block is read, but the
@@ -211,16 +230,107 @@ func zoneOrigins(args, serverBlock, forward []string) ([]reverse.Zone, error) {
 	return zones, nil
 }
 
+// parseRedis reads "redis [sentinel|cluster] URL".
 func parseRedis(c *caddy.Controller, p *RPTR) error {
+	args := c.RemainingArgs()
+	mode := ptrstore.ModeServer
+	if len(args) == 2 {
+		mode = args[0]
+		if mode != ptrstore.ModeSentinel && mode != ptrstore.ModeCluster {
+			return c.Errf("redis %q: the mode is %s or %s", mode, ptrstore.ModeSentinel, ptrstore.ModeCluster)
+		}
+		args = args[1:]
+	}
+	if len(args) != 1 {
+		return c.ArgErr()
+	}
+	r, err := ptrstore.ParseRedis(mode, args[0])
+	if err != nil {
+		if mode != ptrstore.ModeServer {
+			return c.Errf("redis %s URL: %v", mode, err)
+		}
+		return c.Errf("redis URL: %v", err)
+	}
+	p.redisConfig.Redis = r
+	return nil
+}
+
+// tlsOptions are the tls and tls_servername lines, applied to the Redis
+// connection once the whole block is read, wherever the redis line is.
+type tlsOptions struct {
+	config     *tls.Config
+	serverName string
+}
+
+// parse reads "tls [CERT KEY] [CA]", as CoreDNS's forward plugin does: no
+// arguments trust the system's CAs, CA alone trusts that CA, CERT and KEY
+// are a client certificate.
+func (o *tlsOptions) parse(c *caddy.Controller) error {
+	args := c.RemainingArgs()
+	if len(args) > 3 {
+		return c.ArgErr()
+	}
+	cfg, err := pkgtls.NewTLSConfigFromArgs(args...)
+	if err != nil {
+		return c.Errf("tls: %v", err)
+	}
+	o.config = cfg
+	return nil
+}
+
+// parseServerName reads "tls_servername NAME", the name that Redis's
+// certificate must hold when it is not the host of the URL.
+func (o *tlsOptions) parseServerName(c *caddy.Controller) error {
 	args := c.RemainingArgs()
 	if len(args) != 1 {
 		return c.ArgErr()
 	}
-	opts, err := ptrstore.ParseURL(args[0])
-	if err != nil {
-		return c.Errf("redis URL: %v", err)
+	o.serverName = args[0]
+	return nil
+}
+
+func (o *tlsOptions) apply(r ptrstore.Redis) error {
+	if o.config == nil {
+		if o.serverName != "" {
+			return errors.New("tls_servername without tls")
+		}
+		return nil
 	}
-	p.redisConfig.Redis = opts
+	o.config.ServerName = o.serverName
+	r.SetTLS(o.config)
+	return nil
+}
+
+// parseOnError reads "on_error servfail|fallthrough": what a query gets
+// when Redis cannot be read.
+func parseOnError(c *caddy.Controller, p *RPTR) error {
+	args := c.RemainingArgs()
+	if len(args) != 1 {
+		return c.ArgErr()
+	}
+	switch args[0] {
+	case "servfail":
+		p.errorFallthrough = false
+	case "fallthrough":
+		p.errorFallthrough = true
+	default:
+		return c.Errf("on_error %q: want servfail or fallthrough", args[0])
+	}
+	return nil
+}
+
+// parseStale reads "stale DURATION": how long after Redis stops answering
+// the cache may still serve what it held.
+func parseStale(c *caddy.Controller, p *RPTR) error {
+	args := c.RemainingArgs()
+	if len(args) != 1 {
+		return c.ArgErr()
+	}
+	d, err := time.ParseDuration(args[0])
+	if err != nil || d < 0 {
+		return c.Errf("stale %q is not a duration such as 5m", args[0])
+	}
+	p.stale = d
 	return nil
 }
 

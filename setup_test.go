@@ -1,9 +1,18 @@
 package rptr
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -231,7 +240,7 @@ func TestParseDefaults(t *testing.T) {
 	if p.redisConfig.Prefix != "rptr:" {
 		t.Errorf("prefix = %q, want %q", p.redisConfig.Prefix, "rptr:")
 	}
-	if r := p.redisConfig.Redis; r == nil || r.Addr != "127.0.0.1:6379" || r.DB != 0 || r.TLSConfig != nil || r.Username != "" || r.Password != "" {
+	if r := p.redisConfig.Redis.Server; r == nil || r.Addr != "127.0.0.1:6379" || r.DB != 0 || r.TLSConfig != nil || r.Username != "" || r.Password != "" {
 		t.Errorf("redis options = %+v, want 127.0.0.1:6379 db 0 without TLS or credentials", r)
 	}
 	if p.Fall.Zones != nil {
@@ -274,7 +283,7 @@ func TestParseRedis(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parse(%q): %v", input, err)
 			}
-			r := p.redisConfig.Redis
+			r := p.redisConfig.Redis.Server
 			if r.Addr != tc.addr || r.DB != tc.db || r.Username != tc.username || r.Password != tc.password || (r.TLSConfig != nil) != tc.tls {
 				t.Errorf("options: addr %q db %d user %q password %q tls %v; want %q %d %q %q %v",
 					r.Addr, r.DB, r.Username, r.Password, r.TLSConfig != nil, tc.addr, tc.db, tc.username, tc.password, tc.tls)
@@ -283,6 +292,108 @@ func TestParseRedis(t *testing.T) {
 				t.Errorf("prefix = %q, want the default", p.redisConfig.Prefix)
 			}
 		})
+	}
+}
+
+func TestParseRedisModes(t *testing.T) {
+	p, err := parseBlock("rptr . {\n\tredis sentinel redis://s:spw@10.0.0.1:26379/2?master_name=dns&addr=10.0.0.2:26379&username=rptr&password=pw\n}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := p.redisConfig.Redis
+	if s := r.Sentinel; r.Server != nil || r.Cluster != nil || s == nil || s.MasterName != "dns" ||
+		!slices.Equal(s.SentinelAddrs, []string{"10.0.0.1:26379", "10.0.0.2:26379"}) || s.DB != 2 ||
+		s.SentinelUsername != "s" || s.SentinelPassword != "spw" || s.Username != "rptr" || s.Password != "pw" {
+		t.Errorf("sentinel options = %+v", r.Sentinel)
+	}
+
+	p, err = parseBlock("rptr . {\n\tredis cluster redis://rptr:pw@10.0.0.1:6379?addr=10.0.0.2:6379&addr=10.0.0.3:6379\n}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = p.redisConfig.Redis
+	if c := r.Cluster; r.Server != nil || r.Sentinel != nil || c == nil ||
+		!slices.Equal(c.Addrs, []string{"10.0.0.1:6379", "10.0.0.2:6379", "10.0.0.3:6379"}) || c.Username != "rptr" || c.Password != "pw" {
+		t.Errorf("cluster options = %+v", r.Cluster)
+	}
+}
+
+func TestParseTLS(t *testing.T) {
+	// Any PEM certificate will do as a CA file here; the end-to-end test
+	// connects with real ones.
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(ca, testCA(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, block string
+		serverName  string
+		caSet       bool
+	}{
+		{name: "system CAs", block: "redis redis://redis.example:6380\n\ttls", serverName: "redis.example"},
+		{name: "own CA before redis", block: "tls " + ca + "\n\tredis redis://10.1.2.3:6380", serverName: "10.1.2.3", caSet: true},
+		{name: "server name", block: "redis redis://10.1.2.3:6380\n\ttls " + ca + "\n\ttls_servername redis.internal", serverName: "redis.internal", caSet: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := parseBlock("rptr . {\n\t" + tc.block + "\n}")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := p.redisConfig.Redis.Server.TLSConfig
+			if cfg == nil || cfg.ServerName != tc.serverName || (cfg.RootCAs != nil) != tc.caSet {
+				t.Fatalf("TLS config = %+v, want server name %q, own CA %v", cfg, tc.serverName, tc.caSet)
+			}
+		})
+	}
+	p, err := parseBlock("rptr . {\n\ttls " + ca + "\n\tredis cluster redis://10.0.0.1:6379?addr=10.0.0.2:6379\n}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg := p.redisConfig.Redis.Cluster.TLSConfig; cfg == nil || cfg.ServerName != "10.0.0.1" {
+		t.Errorf("cluster TLS config = %+v, want server name 10.0.0.1", cfg)
+	}
+}
+
+// testCA returns a self-signed CA certificate in PEM.
+func testCA(t *testing.T) []byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
+		NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+func TestParseOnErrorAndStale(t *testing.T) {
+	p, err := parseBlock("rptr . {\n}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.errorFallthrough || p.stale != 0 {
+		t.Errorf("defaults: on_error fallthrough %v, stale %v; want servfail and 0", p.errorFallthrough, p.stale)
+	}
+	p, err = parseBlock("rptr . {\n\ton_error fallthrough\n\tstale 90s\n}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.errorFallthrough || p.stale != 90*time.Second {
+		t.Errorf("on_error fallthrough %v, stale %v; want true and 90s", p.errorFallthrough, p.stale)
+	}
+	p, err = parseBlock("rptr . {\n\ton_error fallthrough\n\ton_error servfail\n}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.errorFallthrough {
+		t.Error("the last on_error line does not win")
 	}
 }
 
@@ -445,7 +556,7 @@ func TestParseAllOptions(t *testing.T) {
 	if !sameZones(p.zones, want) {
 		t.Errorf("zones = %v, want %v", p.zones, want)
 	}
-	r := p.redisConfig.Redis
+	r := p.redisConfig.Redis.Server
 	if r.Addr != "redis.example:6380" || r.DB != 4 || r.Username != "rptr" || r.Password != "pw" || r.TLSConfig == nil {
 		t.Errorf("redis options = %+v", r)
 	}
@@ -493,7 +604,26 @@ func TestParseErrors(t *testing.T) {
 		{name: "redis scheme", input: "rptr . {\n\tredis http://127.0.0.1:6379\n}", wantErr: "redis URL: redis: invalid URL scheme: http", line: 2},
 		{name: "redis database", input: "rptr . {\n\tprefix p:\n\tredis redis://127.0.0.1:6379/abc\n}", wantErr: "redis URL:", line: 3},
 		{name: "redis without URL", input: "rptr . {\n\tredis\n}", wantErr: "Wrong argument count", line: 2},
-		{name: "redis with two URLs", input: "rptr . {\n\tredis redis://a redis://b\n}", wantErr: "Wrong argument count", line: 2},
+		{name: "redis with two URLs", input: "rptr . {\n\tredis redis://a redis://b\n}", wantErr: `redis "redis://a": the mode is sentinel or cluster`, line: 2},
+		{name: "redis with three words", input: "rptr . {\n\tredis cluster redis://a redis://b\n}", wantErr: "Wrong argument count", line: 2},
+		{name: "redis unknown mode", input: "rptr . {\n\tredis replica redis://a\n}", wantErr: `redis "replica": the mode is sentinel or cluster`, line: 2},
+		{name: "sentinel without master", input: "rptr . {\n\tredis sentinel redis://127.0.0.1:26379\n}", wantErr: "redis sentinel URL: the URL names no master: add ?master_name=NAME", line: 2},
+		{name: "sentinel unknown parameter", input: "rptr . {\n\tredis sentinel redis://127.0.0.1:26379?master_name=m&colour=red\n}", wantErr: "redis sentinel URL:", line: 2},
+		{name: "cluster scheme", input: "rptr . {\n\tredis cluster unix:///tmp/redis.sock\n}", wantErr: "redis cluster URL:", line: 2},
+
+		// tls
+		{name: "tls CA missing", input: "rptr . {\n\ttls /nonexistent/ca.pem\n}", wantErr: "tls:", line: 2},
+		{name: "tls cert missing", input: "rptr . {\n\tttl 5\n\ttls /nonexistent/c.pem /nonexistent/k.pem\n}", wantErr: "tls:", line: 3},
+		{name: "tls four arguments", input: "rptr . {\n\ttls a b c d\n}", wantErr: "Wrong argument count", line: 2},
+		{name: "tls_servername without tls", input: "rptr . {\n\ttls_servername redis.example\n}", wantErr: "tls_servername without tls", line: 1},
+		{name: "tls_servername missing", input: "rptr . {\n\ttls_servername\n}", wantErr: "Wrong argument count", line: 2},
+
+		// on_error and stale
+		{name: "on_error unknown", input: "rptr . {\n\ton_error nxdomain\n}", wantErr: `on_error "nxdomain": want servfail or fallthrough`, line: 2},
+		{name: "on_error missing", input: "rptr . {\n\ton_error\n}", wantErr: "Wrong argument count", line: 2},
+		{name: "stale not a duration", input: "rptr . {\n\tstale 5\n}", wantErr: `stale "5" is not a duration`, line: 2},
+		{name: "stale negative", input: "rptr . {\n\tstale -1m\n}", wantErr: `stale "-1m" is not a duration`, line: 2},
+		{name: "stale without cache", input: "rptr . {\n\tcache 0\n\tstale 1m\n}", wantErr: `stale answers come from the cache, which "cache 0" turns off`, line: 1},
 
 		// prefix
 		{name: "prefix missing", input: "rptr . {\n\tprefix\n}", wantErr: "Wrong argument count", line: 2},

@@ -114,13 +114,27 @@ func (e *entry) result() (ptrstore.Record, error) {
 
 // Stats counts what the cache did.
 type Stats struct {
-	Hits, Misses, Evictions, Invalidations, Flushes uint64
+	Hits, Misses, Evictions, Invalidations, Flushes, Stale uint64
 }
 
 // Metrics are counters the cache adds to besides its Stats; nil ones are
 // skipped.
 type Metrics struct {
-	Hits, Misses, Evictions, Invalidations, Flushes prometheus.Counter
+	Hits, Misses, Evictions, Invalidations, Flushes, Stale prometheus.Counter
+}
+
+// Config says how the cache behaves.
+type Config struct {
+	// Size is about how many entries the cache holds.
+	Size int
+	// SafetyTTL is the longest an entry lives.
+	SafetyTTL time.Duration
+	// Stale is how long after changes stop being reported the cache may
+	// still answer from what it held, for lookups that the source fails.
+	// 0 drops everything the moment changes stop being reported.
+	Stale time.Duration
+	// Metrics are counted besides Stats.
+	Metrics Metrics
 }
 
 // count adds one to n and to m when m is set.
@@ -137,6 +151,7 @@ type Cache struct {
 	src       Source
 	size      int
 	safetyTTL time.Duration
+	stale     time.Duration
 	seed      uint64
 
 	entries atomic.Pointer[cache.Cache[*entry]] // replaced whole by Flush
@@ -148,16 +163,22 @@ type Cache struct {
 	// coherent is set while invalidations arrive; without them the cache
 	// could not know of changes, so it is bypassed.
 	coherent atomic.Bool
+	// staleUntil, while the cache is not coherent, is when the entries it
+	// held when changes stopped being reported may no longer be served
+	// (Unix nanoseconds); 0 when there are none to serve.
+	staleUntil atomic.Int64
+	// failing is set when the source failed a lookup and has answered none
+	// since: stale entries are then served without asking it.
+	failing atomic.Bool
 
-	hits, misses, evictions, invalidations, flushes atomic.Uint64
-	metrics                                         Metrics
+	hits, misses, evictions, invalidations, flushes, staleHits atomic.Uint64
+	metrics                                                    Metrics
 }
 
-// New returns a cache of about size entries in front of src. Entries live
-// at most safetyTTL.
-func New(src Source, size int, safetyTTL time.Duration, m Metrics) *Cache {
-	c := &Cache{src: src, size: size, safetyTTL: safetyTTL, seed: rand.Uint64(), metrics: m}
-	c.entries.Store(cache.New[*entry](size))
+// New returns a cache in front of src.
+func New(src Source, cfg Config) *Cache {
+	c := &Cache{src: src, size: cfg.Size, safetyTTL: cfg.SafetyTTL, stale: cfg.Stale, seed: rand.Uint64(), metrics: cfg.Metrics}
+	c.entries.Store(cache.New[*entry](cfg.Size))
 	return c
 }
 
@@ -190,7 +211,7 @@ func mix(h uint64) uint64 {
 // are returned and not cached.
 func (c *Cache) Lookup(ctx context.Context, addr netip.Addr) (ptrstore.Record, error) {
 	if !c.coherent.Load() {
-		return c.src.Lookup(ctx, addr)
+		return c.incoherent(ctx, addr)
 	}
 	if e, ok := c.entries.Load().Get(c.key(addr)); ok && e.is(addr) && time.Now().UnixNano() < e.expires {
 		count(&c.hits, c.metrics.Hits)
@@ -227,8 +248,8 @@ func (c *Cache) miss(ctx context.Context, addr netip.Addr) (ptrstore.Record, err
 func (c *Cache) fill(ctx context.Context, k uint64, addr netip.Addr, gen uint64) (any, error) {
 	entries := c.entries.Load()
 	rec, err := c.src.Lookup(ctx, addr)
-	var invalid *ptrstore.InvalidError
-	if err != nil && !errors.Is(err, ptrstore.ErrNotFound) && !errors.As(err, &invalid) {
+	invalid, failure := classify(err)
+	if failure {
 		return nil, err
 	}
 	expires := time.Now().Add(c.safetyTTL)
@@ -247,11 +268,75 @@ func (c *Cache) fill(ctx context.Context, k uint64, addr netip.Addr, gen uint64)
 	return e, nil
 }
 
+// classify tells the source's failure to answer from an answer: no
+// record, or an invalid one, which it returns.
+func classify(err error) (invalid *ptrstore.InvalidError, failure bool) {
+	if err == nil || errors.Is(err, ptrstore.ErrNotFound) || errors.As(err, &invalid) {
+		return invalid, false
+	}
+	return nil, true
+}
+
+// incoherent answers a lookup while changes are not reported: from the
+// source, or, within the stale window and when the source fails, from what
+// the cache held when changes stopped being reported. An entry is never
+// served past its key's expiry.
+//
+//go:noinline
+func (c *Cache) incoherent(ctx context.Context, addr netip.Addr) (ptrstore.Record, error) {
+	until := c.staleUntil.Load()
+	if until == 0 {
+		return c.src.Lookup(ctx, addr)
+	}
+	now := time.Now().UnixNano()
+	if now >= until {
+		// The window is over: nothing held may be served any more.
+		if c.staleUntil.CompareAndSwap(until, 0) {
+			c.drop()
+		}
+		return c.src.Lookup(ctx, addr)
+	}
+	e, ok := c.entries.Load().Get(c.key(addr))
+	ok = ok && e.is(addr) && (e.keyExp == 0 || now < e.keyExp)
+	if ok && c.failing.Load() {
+		count(&c.staleHits, c.metrics.Stale)
+		return e.result()
+	}
+	rec, err := c.src.Lookup(ctx, addr)
+	if _, failure := classify(err); !failure {
+		c.failing.Store(false)
+		return rec, err
+	}
+	c.failing.Store(true)
+	if ok {
+		count(&c.staleHits, c.metrics.Stale)
+		return e.result()
+	}
+	return rec, err
+}
+
 // SetCoherent says whether changes are being reported. The cache starts
-// incoherent and then passes every lookup to the source; turning it either
-// way drops every entry.
+// incoherent and then passes every lookup to the source. Turning coherent
+// drops every entry; turning incoherent does too, unless stale answers are
+// allowed: the entries are then kept for the stale window.
 func (c *Cache) SetCoherent(on bool) {
-	c.drop()
+	was := c.coherent.Load()
+	switch {
+	case on:
+		c.drop()
+		c.staleUntil.Store(0)
+		c.failing.Store(false)
+	case !was:
+		// Still incoherent: the stale window runs from the first moment.
+		return
+	case c.stale > 0:
+		// No fill may land from now on: lookups bypass the map.
+		c.gen.Add(1)
+		c.failing.Store(false)
+		c.staleUntil.Store(time.Now().Add(c.stale).UnixNano())
+	default:
+		c.drop()
+	}
 	c.coherent.Store(on)
 }
 
@@ -283,6 +368,6 @@ func (c *Cache) Len() int { return c.entries.Load().Len() }
 func (c *Cache) Stats() Stats {
 	return Stats{
 		Hits: c.hits.Load(), Misses: c.misses.Load(), Evictions: c.evictions.Load(),
-		Invalidations: c.invalidations.Load(), Flushes: c.flushes.Load(),
+		Invalidations: c.invalidations.Load(), Flushes: c.flushes.Load(), Stale: c.staleHits.Load(),
 	}
 }

@@ -760,7 +760,7 @@ func BenchmarkLookupMissParallel(b *testing.B) {
 // newCoherent returns a cache that is told changes are reported, as the
 // tracker does once it listens.
 func newCoherent(src Source, size int, safetyTTL time.Duration, m Metrics) *Cache {
-	c := New(src, size, safetyTTL, m)
+	c := New(src, Config{Size: size, SafetyTTL: safetyTTL, Metrics: m})
 	c.SetCoherent(true)
 	return c
 }
@@ -771,7 +771,7 @@ func TestIncoherentBypasses(t *testing.T) {
 	src := newFakeSource()
 	a := netip.MustParseAddr("192.0.2.1")
 	src.set(a, record("a.example."))
-	c := New(src, 100, time.Hour, Metrics{})
+	c := New(src, Config{Size: 100, SafetyTTL: time.Hour})
 	for range 3 {
 		if r, err := c.Lookup(context.Background(), a); err != nil || r.Name != "a.example." {
 			t.Fatalf("Lookup = %v, %v", r, err)
@@ -789,5 +789,100 @@ func TestIncoherentBypasses(t *testing.T) {
 	c.SetCoherent(false)
 	if c.Len() != 0 {
 		t.Errorf("%d entries after turning coherence off", c.Len())
+	}
+}
+
+// TestStale: once changes stop being reported, lookups read the source; when
+// it fails, the cache answers from what it held, until the key's expiry and
+// the end of the stale window, and without asking the failing source again.
+func TestStale(t *testing.T) {
+	ctx := context.Background()
+	src := newFakeSource()
+	expiring := netip.MustParseAddr("192.0.2.3")
+	never := netip.MustParseAddr("192.0.2.4")
+	src.set(v4, record("a.example."))
+	src.set(expiring, answer{rec: ptrstore.Record{Name: "soon.example.", ExpiresAt: time.Now().Add(100 * time.Millisecond)}})
+	const window = 400 * time.Millisecond
+	c := New(src, Config{Size: 100, SafetyTTL: time.Hour, Stale: window})
+	c.SetCoherent(true)
+	for _, a := range []netip.Addr{v4, v4b, expiring} { // v4b: a cached absence
+		c.Lookup(ctx, a)
+	}
+
+	c.SetCoherent(false)
+	lost := time.Now()
+	// The source answers: its answer, not the cache's.
+	src.set(v4, record("b.example."))
+	if r, err := c.Lookup(ctx, v4); err != nil || r.Name != "b.example." {
+		t.Fatalf("source up: Lookup = %v, %v; want b.example. from the source", r, err)
+	}
+	// The source fails: what the cache held, absences included.
+	src.set(v4, answer{err: errBackend})
+	src.set(v4b, answer{err: errBackend})
+	src.set(never, answer{err: errBackend})
+	if r, err := c.Lookup(ctx, v4); err != nil || r.Name != "a.example." {
+		t.Errorf("source down: Lookup = %v, %v; want a.example. from the cache", r, err)
+	}
+	if _, err := c.Lookup(ctx, v4b); !errors.Is(err, ptrstore.ErrNotFound) {
+		t.Errorf("source down: Lookup of a cached absence = %v, want ErrNotFound", err)
+	}
+	if _, err := c.Lookup(ctx, never); !errors.Is(err, errBackend) {
+		t.Errorf("source down: Lookup of an address never cached = %v, want the source's error", err)
+	}
+	calls := src.callsTo(v4)
+	c.Lookup(ctx, v4)
+	if src.callsTo(v4) != calls {
+		t.Error("a stale answer asked the source that was failing")
+	}
+	if n := c.Stats().Stale; n != 3 {
+		t.Errorf("Stats().Stale = %d, want 3", n)
+	}
+	// Told again that changes are not reported: the window does not move.
+	c.SetCoherent(false)
+
+	// The key's expiry ends its entry even within the window.
+	time.Sleep(time.Until(lost.Add(150 * time.Millisecond)))
+	src.set(expiring, answer{err: errBackend})
+	if _, err := c.Lookup(ctx, expiring); !errors.Is(err, errBackend) {
+		t.Errorf("after the key's expiry: Lookup = %v, want the source's error", err)
+	}
+	// The window ends: nothing held is served, and it is dropped.
+	time.Sleep(time.Until(lost.Add(window + 50*time.Millisecond)))
+	if _, err := c.Lookup(ctx, v4); !errors.Is(err, errBackend) {
+		t.Errorf("after the window: Lookup = %v, want the source's error", err)
+	}
+	if c.Len() != 0 {
+		t.Errorf("%d entries after the window, want 0", c.Len())
+	}
+
+	// Coherent again: a fresh start.
+	src.set(v4, record("c.example."))
+	c.SetCoherent(true)
+	if r, err := c.Lookup(ctx, v4); err != nil || r.Name != "c.example." {
+		t.Errorf("coherent again: Lookup = %v, %v; want c.example.", r, err)
+	}
+}
+
+// TestStaleRecovers: a source that answers again clears the failing state,
+// so that changes made meanwhile are read rather than the stale entry.
+func TestStaleRecovers(t *testing.T) {
+	ctx := context.Background()
+	src := newFakeSource()
+	src.set(v4, record("a.example."))
+	c := New(src, Config{Size: 100, SafetyTTL: time.Hour, Stale: time.Hour})
+	c.SetCoherent(true)
+	c.Lookup(ctx, v4)
+	c.SetCoherent(false)
+	src.set(v4, answer{err: errBackend})
+	src.set(v6, answer{err: errBackend})
+	c.Lookup(ctx, v4) // stale, and the source is marked failing
+	src.set(v4, record("b.example."))
+	src.set(v6, record("six.example."))
+	// A miss reaches the source, which answers: failing is over.
+	if r, err := c.Lookup(ctx, v6); err != nil || r.Name != "six.example." {
+		t.Fatalf("Lookup(v6) = %v, %v", r, err)
+	}
+	if r, err := c.Lookup(ctx, v4); err != nil || r.Name != "b.example." {
+		t.Errorf("Lookup(v4) = %v, %v; want b.example. from the source that answers again", r, err)
 	}
 }

@@ -19,8 +19,8 @@ const DefaultURL = "redis://127.0.0.1:6379/0"
 
 // Config says how to reach Redis and where the records are.
 type Config struct {
-	// Redis holds the connection options, usually from ParseURL.
-	Redis *redis.Options
+	// Redis says how to reach Redis, usually from ParseRedis.
+	Redis Redis
 	// Prefix is prepended to every key.
 	Prefix string
 	// Timeout bounds each Redis round trip of Lookup; 0 leaves it to the
@@ -32,15 +32,11 @@ type Config struct {
 	Observe func(ctx context.Context, took time.Duration, err error)
 }
 
-// ParseURL parses a redis:// or rediss:// URL into connection options.
-func ParseURL(url string) (*redis.Options, error) {
-	return redis.ParseURL(url)
-}
-
 // Store reads PTR records from Redis. It is safe for concurrent use.
 type Store struct {
 	client  redis.UniversalClient
-	opts    *redis.Options // for the tracking connection
+	redis   Redis // for the tracking connections
+	cluster bool  // a cluster runs no transaction across slots
 	prefix  string
 	timeout time.Duration
 	observe func(ctx context.Context, took time.Duration, err error)
@@ -53,11 +49,8 @@ type Store struct {
 // Open returns a store for cfg. It does not connect: connections are made
 // on first use, so a Redis that is down does not stop the caller starting.
 func Open(cfg Config) *Store {
-	opts := *cfg.Redis
-	// Without this, go-redis ignores the deadline of the context, and a slow
-	// Redis would hold a query past the plugin's lookup timeout.
-	opts.ContextTimeoutEnabled = true
-	s := &Store{client: redis.NewClient(&opts), opts: &opts, prefix: cfg.Prefix, timeout: cfg.Timeout, observe: cfg.Observe,
+	s := &Store{client: cfg.Redis.client(), redis: cfg.Redis, cluster: cfg.Redis.Cluster != nil,
+		prefix: cfg.Prefix, timeout: cfg.Timeout, observe: cfg.Observe,
 		queue: make(chan *request, 4*maxBatch), stop: make(chan struct{})}
 	for range batchWorkers {
 		go s.work()
@@ -181,14 +174,23 @@ func (s *Store) lookupBatch(batch []*request) {
 	}
 	start := time.Now()
 	cmds := make([]lookupCmds, len(batch))
-	// The error of the whole transaction is ignored: each command carries
-	// its own, and one lookup's WRONGTYPE or nil is another's answer.
-	s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	// The error of the whole batch is ignored: each command carries its
+	// own, and one lookup's WRONGTYPE or nil is another's answer.
+	queue := func(p redis.Pipeliner) error {
 		for i, r := range batch {
 			cmds[i] = queueLookup(ctx, p, Key(s.prefix, r.addr))
 		}
 		return nil
-	})
+	}
+	if s.cluster {
+		// The keys of a batch lie in many slots, which no transaction
+		// spans; go-redis sends each node its share. A lookup that races a
+		// write may then mix the value before it and the lifetime after;
+		// the write's invalidation drops whatever the cache kept of it.
+		s.client.Pipelined(ctx, queue)
+	} else {
+		s.client.TxPipelined(ctx, queue)
+	}
 	took := time.Since(start)
 	for i, r := range batch {
 		r.rec, r.err = cmds[i].decode(start)

@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 // records with.
 func newStore(t *testing.T) (*Store, *redis.Client, string) {
 	t.Helper()
-	opts, err := ParseURL(testRedis.URL(0))
+	opts, err := ParseRedis(ModeServer, testRedis.URL(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestLookup(t *testing.T) {
 }
 
 func TestLookupRedisDown(t *testing.T) {
-	opts, err := ParseURL("redis://127.0.0.1:1/0")
+	opts, err := ParseRedis(ModeServer, "redis://127.0.0.1:1/0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestKeyAddr(t *testing.T) {
 // holds a lookup no longer than the configured timeout.
 func TestLookupTimeout(t *testing.T) {
 	addr := redistest.Silent(t)
-	opts, err := ParseURL("redis://" + addr + "/0")
+	opts, err := ParseRedis(ModeServer, "redis://"+addr+"/0")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,9 +3,13 @@ package ptrstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -16,7 +20,7 @@ type Invalidator interface {
 	// Invalidate is called when the key of addr changed or went away.
 	Invalidate(addr netip.Addr)
 	// Flush is called when every key may have changed: FLUSHDB or
-	// FLUSHALL, or a tracking connection that was lost or is new, since
+	// FLUSHALL, or a tracking connection that starts listening, since
 	// changes made while none was listening are unknown.
 	Flush()
 }
@@ -29,41 +33,109 @@ const invalidateChannel = "__redis__:invalidate"
 // dropped and made anew.
 const trackPing = 2 * time.Second
 
+// followEvery is how often tracking checks that it listens to the servers
+// that lookups read: the master that sentinels name, or the masters of a
+// cluster. Changes written to a new master before the check sees it are
+// covered by the flush that follows.
+const followEvery = time.Second
+
 // Track tells inv of every change to the store's records until ctx ends,
 // through Redis's server-assisted client-side caching in broadcast mode
-// (CLIENT TRACKING ... BCAST PREFIX <prefix>ptr:) on a dedicated connection:
-// Redis then reports every write to a key under the prefix, by anyone. The
-// connection is made again when it breaks, and inv is flushed each time one
-// is ready to report changes, so nothing that happened while none was
-// listening is missed. up, when not nil, is told when a tracking
-// connection starts listening (true, nil) and when it stops or fails to
-// start (false, and why).
+// (CLIENT TRACKING ... BCAST PREFIX <prefix>ptr:) on a dedicated connection
+// to every master: Redis then reports every write to a key under the
+// prefix, by anyone. A broken connection is made again, a failover or a
+// change of cluster masters moves tracking to the new masters, and inv is
+// flushed each time a connection is ready to report changes, so nothing
+// that happened while none was listening is missed.
+//
+// up, when not nil, is told when tracking starts listening to every master
+// (true, nil) and when it stops or fails to start (false, and why). From
+// up(false) on, inv hears of no changes until the next up(true): it must
+// not vouch for what it holds meanwhile.
 func (s *Store) Track(ctx context.Context, inv Invalidator, up func(listening bool, err error)) {
 	if up == nil {
 		up = func(bool, error) {}
 	}
-	opts := *s.opts
-	// Invalidations arrive as Pub/Sub messages on __redis__:invalidate, to
-	// the connection that subscribed to it and redirected tracking to
-	// itself before subscribing (RESP2 allows no other command after).
-	opts.Protocol = 2
-	opts.PoolSize = 1
-	opts.OnConnect = func(ctx context.Context, cn *redis.Conn) error {
+	switch {
+	case s.redis.Cluster != nil:
+		s.trackCluster(ctx, inv, up)
+	case s.redis.Sentinel != nil:
+		o := *s.redis.Sentinel
+		var laddr atomic.Pointer[string]
+		o.Protocol, o.PoolSize, o.OnConnect = 2, 1, s.startTracking(&laddr)
+		s.trackServer(ctx, redis.NewFailoverClient(&o), inv, up, func(ctx context.Context) error {
+			return s.sameServer(ctx, &laddr)
+		})
+	default:
+		o := *s.redis.Server
+		o.Protocol, o.PoolSize, o.OnConnect = 2, 1, s.startTracking(nil)
+		s.trackServer(ctx, redis.NewClient(&o), inv, up, nil)
+	}
+}
+
+// startTracking returns the OnConnect hook of a tracking connection. When
+// laddr is set, it is given the server's address as the server sees it.
+//
+// Invalidations arrive as Pub/Sub messages on __redis__:invalidate, to the
+// connection that subscribed to it and redirected tracking to itself
+// before subscribing (RESP2 allows no other command after).
+func (s *Store) startTracking(laddr *atomic.Pointer[string]) func(context.Context, *redis.Conn) error {
+	return func(ctx context.Context, cn *redis.Conn) error {
 		id, err := cn.ClientID(ctx).Result()
 		if err != nil {
 			return err
 		}
+		if laddr != nil {
+			a, err := serverAddr(ctx, cn)
+			if err != nil {
+				return err
+			}
+			laddr.Store(&a)
+		}
 		return cn.Do(ctx, "CLIENT", "TRACKING", "on", "REDIRECT", strconv.FormatInt(id, 10),
 			"BCAST", "PREFIX", s.prefix+"ptr:").Err()
 	}
-	client := redis.NewClient(&opts)
-	defer client.Close()
+}
 
+// serverAddr returns the address of the server at the other end of c, as
+// the server sees it: the laddr field of CLIENT INFO.
+func serverAddr(ctx context.Context, c redis.Cmdable) (string, error) {
+	info, err := c.ClientInfo(ctx).Result()
+	if err != nil {
+		return "", err
+	}
+	return info.LAddr, nil
+}
+
+// errMoved ends a tracking connection to a server that lookups no longer
+// read.
+var errMoved = errors.New("the master moved")
+
+// sameServer checks that the tracking connection, whose server's address
+// is laddr, and the store's lookups reach the same server: after a
+// failover, the old master would report no changes written to the new one.
+func (s *Store) sameServer(ctx context.Context, laddr *atomic.Pointer[string]) error {
+	tracked := laddr.Load()
+	if tracked == nil {
+		return nil
+	}
+	current, err := serverAddr(ctx, s.client)
+	if err != nil || current == *tracked {
+		// Lookups failing is not tracking's to judge.
+		return nil
+	}
+	return fmt.Errorf("%w from %s to %s", errMoved, *tracked, current)
+}
+
+// trackServer keeps a tracking connection of client listening until ctx
+// ends. follow, when set, is called every followEvery while it listens;
+// an error from it ends the connection and makes a new one.
+func (s *Store) trackServer(ctx context.Context, client *redis.Client, inv Invalidator, up func(bool, error), follow func(context.Context) error) {
+	defer client.Close()
 	backoff := 50 * time.Millisecond
 	for ctx.Err() == nil {
-		listened, err := s.listen(ctx, client, inv, up)
+		listened, err := s.listen(ctx, client, inv, up, follow)
 		up(false, err)
-		inv.Flush()
 		if listened {
 			backoff = 50 * time.Millisecond
 		} else if backoff < 2*time.Second {
@@ -76,9 +148,29 @@ func (s *Store) Track(ctx context.Context, inv Invalidator, up func(listening bo
 	}
 }
 
-// listen runs one tracking connection until it fails or ctx ends; it
-// reports whether the connection got as far as listening, and why it ended.
-func (s *Store) listen(ctx context.Context, client *redis.Client, inv Invalidator, up func(bool, error)) (bool, error) {
+// listen runs one tracking connection until it fails, follow fails or ctx
+// ends; it reports whether the connection got as far as listening, and why
+// it ended.
+func (s *Store) listen(ctx context.Context, client *redis.Client, inv Invalidator, up func(bool, error), follow func(context.Context) error) (bool, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if follow != nil {
+		go func() {
+			t := time.NewTicker(followEvery)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+				if err := follow(ctx); err != nil {
+					cancel(err)
+					return
+				}
+			}
+		}()
+	}
 	ps := client.Subscribe(ctx, invalidateChannel)
 	defer ps.Close()
 	listening, pinged := false, false
@@ -86,6 +178,8 @@ func (s *Store) listen(ctx context.Context, client *redis.Client, inv Invalidato
 		msg, err := ps.ReceiveTimeout(ctx, trackPing)
 		var netErr interface{ Timeout() bool }
 		switch {
+		case ctx.Err() != nil:
+			return listening, context.Cause(ctx)
 		case err != nil && errors.As(err, &netErr) && netErr.Timeout() && listening && !pinged:
 			// Quiet for a while: make sure the connection is alive.
 			if err := ps.Ping(ctx); err != nil {
@@ -97,7 +191,7 @@ func (s *Store) listen(ctx context.Context, client *redis.Client, inv Invalidato
 			// A broken connection, an unanswered ping, or a message that is
 			// no list of keys: FLUSHDB and FLUSHALL send a null one, which
 			// go-redis reports as an error. Each means: flush.
-			if listening && ctx.Err() == nil && isNullInvalidation(err) {
+			if listening && isNullInvalidation(err) {
 				inv.Flush()
 				continue
 			}
@@ -125,11 +219,123 @@ func (s *Store) listen(ctx context.Context, client *redis.Client, inv Invalidato
 			}
 		}
 	}
-	return listening, ctx.Err()
+	return listening, context.Cause(ctx)
 }
 
 // isNullInvalidation reports whether err is go-redis's reading of the null
 // invalidation message that FLUSHDB and FLUSHALL send.
 func isNullInvalidation(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "unsupported pubsub message payload: <nil>")
+}
+
+// trackCluster tracks every master of a cluster, each on a connection of
+// its own (tracking reports only the writes of the server it runs on), and
+// starts over on the new masters when they change.
+func (s *Store) trackCluster(ctx context.Context, inv Invalidator, up func(bool, error)) {
+	cc := s.client.(*redis.ClusterClient)
+	backoff := 50 * time.Millisecond
+	for ctx.Err() == nil {
+		masters, node, err := clusterMasters(ctx, cc)
+		if err != nil {
+			up(false, fmt.Errorf("cluster masters: %w", err))
+			select {
+			case <-ctx.Done():
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 2*time.Second)
+			continue
+		}
+		backoff = 50 * time.Millisecond
+
+		nctx, cancel := context.WithCancel(ctx)
+		all := &allListening{up: up, listening: map[string]bool{}, n: len(masters)}
+		var wg sync.WaitGroup
+		for _, addr := range masters {
+			o := node
+			o.Addr, o.Protocol, o.PoolSize, o.OnConnect = addr, 2, 1, s.startTracking(nil)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s.trackServer(nctx, redis.NewClient(&o), inv, all.node(addr), nil)
+			}()
+		}
+		// Watch for a failover or a master added or removed.
+		err = nil
+		for err == nil && ctx.Err() == nil {
+			select {
+			case <-ctx.Done():
+			case <-time.After(followEvery):
+				now, _, lerr := clusterMasters(ctx, cc)
+				if lerr == nil && !slices.Equal(now, masters) {
+					err = fmt.Errorf("cluster masters changed from %v to %v", masters, now)
+				}
+			}
+		}
+		cancel()
+		wg.Wait()
+		if err != nil {
+			up(false, err)
+		}
+	}
+}
+
+// clusterMasters returns the sorted addresses of the masters that serve
+// slots, and the options of a connection to one of them (all but the
+// address are every node's).
+func clusterMasters(ctx context.Context, cc *redis.ClusterClient) ([]string, redis.Options, error) {
+	ctx, cancel := context.WithTimeout(ctx, trackPing)
+	defer cancel()
+	slots, err := cc.ClusterSlots(ctx).Result()
+	if err != nil {
+		return nil, redis.Options{}, err
+	}
+	var masters []string
+	for _, sl := range slots {
+		if len(sl.Nodes) == 0 {
+			return nil, redis.Options{}, fmt.Errorf("slots %d-%d have no master", sl.Start, sl.End)
+		}
+		masters = append(masters, sl.Nodes[0].Addr)
+	}
+	slices.Sort(masters)
+	masters = slices.Compact(masters)
+	if len(masters) == 0 {
+		return nil, redis.Options{}, errors.New("no slots are served")
+	}
+	c, err := cc.MasterForKey(ctx, "")
+	if err != nil {
+		return nil, redis.Options{}, err
+	}
+	return masters, *c.Options(), nil
+}
+
+// allListening reports up(true) when every one of n masters listens, and
+// up(false) when one stops.
+type allListening struct {
+	up        func(bool, error)
+	mu        sync.Mutex
+	listening map[string]bool
+	n         int
+}
+
+func (a *allListening) node(addr string) func(bool, error) {
+	return func(listening bool, err error) {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		a.listening[addr] = listening
+		if !listening {
+			if err != nil {
+				err = fmt.Errorf("master %s: %w", addr, err)
+			}
+			a.up(false, err)
+			return
+		}
+		for _, l := range a.listening {
+			if !l {
+				return
+			}
+		}
+		if len(a.listening) == a.n {
+			a.up(true, nil)
+		}
+	}
 }

@@ -140,7 +140,7 @@ func TestShippedCorefilesStart(t *testing.T) {
 				// tracking, which the user must be allowed. (A change may not
 				// show through the DNS here: the CoreDNS cache plugin in
 				// front of rptr keeps answers for their TTL.)
-				waitLog(t, s, "cache on: Redis reports changes")
+				waitLog(t, s, "reports changes to rptr:ptr:* keys")
 				if strings.Contains(s.Output(), "tracking failed") {
 					t.Errorf("client tracking failed:\n%s", s.Output())
 				}

@@ -43,7 +43,7 @@ func memory(e *env) error {
 	// 32-byte names.
 	const n = 1_000_000
 	before := heapInUse()
-	c := ptrcache.New(recordSource{}, n, time.Hour, ptrcache.Metrics{})
+	c := ptrcache.New(recordSource{}, ptrcache.Config{Size: n, SafetyTTL: time.Hour})
 	c.SetCoherent(true) // as when Redis reports changes
 	for i := range n {
 		v := uint32(10<<24 + i)

@@ -1,0 +1,117 @@
+package ptrstore
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis says how to reach Redis: exactly one of its fields is set.
+type Redis struct {
+	// Server is one Redis server.
+	Server *redis.Options
+	// Sentinel is a master that sentinels point to, and follow on failover.
+	Sentinel *redis.FailoverOptions
+	// Cluster is a Redis Cluster, found through some of its nodes.
+	Cluster *redis.ClusterOptions
+}
+
+// Modes of ParseRedis.
+const (
+	ModeServer   = ""
+	ModeSentinel = "sentinel"
+	ModeCluster  = "cluster"
+)
+
+// ParseRedis reads how to reach Redis from a URL in go-redis's format for
+// mode:
+//
+//   - ModeServer: redis://[USER:PASSWORD@]HOST:PORT[/DB], rediss://...
+//     for TLS, or unix://[USER:PASSWORD@]PATH[?db=DB]
+//   - ModeSentinel: redis://[SENTINEL_USER:SENTINEL_PASSWORD@]SENTINEL[/DB]?master_name=NAME[&addr=SENTINEL...][&username=USER&password=PASSWORD]
+//   - ModeCluster: redis://[USER:PASSWORD@]NODE[?addr=NODE...]
+func ParseRedis(mode, url string) (Redis, error) {
+	var (
+		r   Redis
+		err error
+	)
+	switch mode {
+	case ModeServer:
+		r.Server, err = redis.ParseURL(url)
+	case ModeSentinel:
+		r.Sentinel, err = redis.ParseFailoverURL(url)
+		if err == nil && r.Sentinel.MasterName == "" {
+			err = fmt.Errorf("the URL names no master: add ?master_name=NAME")
+		}
+	case ModeCluster:
+		r.Cluster, err = redis.ParseClusterURL(url)
+	default:
+		err = fmt.Errorf("unknown mode %q: want %s or %s", mode, ModeSentinel, ModeCluster)
+	}
+	return r, err
+}
+
+// SetTLS makes every connection use cfg. Without a server name of its own,
+// cfg checks certificates against the host of the URL, as go-redis does
+// for rediss:// URLs.
+func (r Redis) SetTLS(cfg *tls.Config) {
+	cfg = cfg.Clone()
+	switch {
+	case r.Server != nil:
+		if cfg.ServerName == "" {
+			cfg.ServerName = hostOf(r.Server.Addr)
+		}
+		r.Server.TLSConfig = cfg
+	case r.Sentinel != nil:
+		if cfg.ServerName == "" && len(r.Sentinel.SentinelAddrs) > 0 {
+			cfg.ServerName = hostOf(r.Sentinel.SentinelAddrs[0])
+		}
+		r.Sentinel.TLSConfig = cfg
+	case r.Cluster != nil:
+		if cfg.ServerName == "" && len(r.Cluster.Addrs) > 0 {
+			cfg.ServerName = hostOf(r.Cluster.Addrs[0])
+		}
+		r.Cluster.TLSConfig = cfg
+	}
+}
+
+func hostOf(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
+}
+
+// String names the Redis deployment for log lines, without credentials.
+func (r Redis) String() string {
+	switch {
+	case r.Server != nil:
+		return fmt.Sprintf("Redis at %s", r.Server.Addr)
+	case r.Sentinel != nil:
+		return fmt.Sprintf("Redis master %q through sentinels %s", r.Sentinel.MasterName, strings.Join(r.Sentinel.SentinelAddrs, ","))
+	case r.Cluster != nil:
+		return fmt.Sprintf("Redis Cluster through %s", strings.Join(r.Cluster.Addrs, ","))
+	}
+	return "no Redis"
+}
+
+// client returns a client for r. Lookups bound their wait by their
+// context's deadline, which go-redis ignores unless told otherwise.
+func (r Redis) client() redis.UniversalClient {
+	switch {
+	case r.Sentinel != nil:
+		o := *r.Sentinel
+		o.ContextTimeoutEnabled = true
+		return redis.NewFailoverClient(&o)
+	case r.Cluster != nil:
+		o := *r.Cluster
+		o.ContextTimeoutEnabled = true
+		return redis.NewClusterClient(&o)
+	}
+	o := *r.Server
+	o.ContextTimeoutEnabled = true
+	return redis.NewClient(&o)
+}
