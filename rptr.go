@@ -5,6 +5,7 @@ package rptr
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"github.com/coredns/coredns/plugin/ready"
 	"github.com/coredns/coredns/request"
 	"github.com/miekg/dns"
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
 
 	"github.com/rptr-dns/rptr/ptrcache"
@@ -66,8 +68,9 @@ type RPTR struct {
 	trackingFailed bool
 
 	// warnings limits the log lines that clients can trigger by asking for
-	// addresses whose records are invalid.
-	warnings *rate.Limiter
+	// addresses whose records are invalid; failures, those of lookups that
+	// Redis fails.
+	warnings, failures *rate.Limiter
 }
 
 var (
@@ -402,7 +405,23 @@ func (p *RPTR) lookup(ctx context.Context, addr netip.Addr) (ptrstore.Record, er
 		}
 		return ptrstore.Record{}, ptrstore.ErrNotFound
 	}
+	if p.failures.Allow() {
+		p.logFailure(addr, err)
+	}
 	return rec, err
+}
+
+// logFailure logs a lookup that Redis failed: which key, which Redis, what
+// the query gets, and why.
+func (p *RPTR) logFailure(addr netip.Addr, err error) {
+	what := "answering SERVFAIL"
+	if p.errorFallthrough {
+		what = "passing the query to the next plugin"
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("no answer within the timeout of %v", p.redisConfig.Timeout)
+	}
+	log.Errorf("cannot read %s from %s, %s: %v", ptrstore.Key(p.redisConfig.Prefix, addr), p.redisConfig.Redis, what, err)
 }
 
 // observeRedis records one Redis round trip in the metrics.
@@ -412,4 +431,18 @@ func observeRedis(ctx context.Context, took time.Duration, err error) {
 	if err != nil {
 		redisErrors.WithLabelValues(server).Inc()
 	}
+}
+
+func init() {
+	// go-redis logs every failed dial itself, many times a second while
+	// Redis is down; rptr logs one line per problem, so go-redis's lines
+	// show only with the debug plugin.
+	redis.SetLogger(redisLogger{})
+}
+
+// redisLogger passes go-redis's log lines to CoreDNS's log at debug level.
+type redisLogger struct{}
+
+func (redisLogger) Printf(_ context.Context, format string, v ...any) {
+	log.Debugf("go-redis: "+format, v...)
 }

@@ -64,6 +64,7 @@ func newRPTR() *RPTR {
 		cacheSize: ptrcache.DefaultSize,
 		cacheTTL:  ptrcache.DefaultSafetyTTL,
 		warnings:  rate.NewLimiter(rate.Every(time.Second), 10),
+		failures:  rate.NewLimiter(rate.Every(5*time.Second), 1),
 	}
 }
 

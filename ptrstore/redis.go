@@ -1,6 +1,7 @@
 package ptrstore
 
 import (
+	"cmp"
 	"crypto/tls"
 	"fmt"
 	"net"
@@ -99,19 +100,25 @@ func (r Redis) String() string {
 }
 
 // client returns a client for r. Lookups bound their wait by their
-// context's deadline, which go-redis ignores unless told otherwise.
+// context's deadline, which go-redis ignores unless told otherwise. A
+// refused connection fails at once rather than after go-redis's five dial
+// attempts, which would spend the whole lookup timeout on a Redis that is
+// down; URLs may still ask for more with dialer_retries.
 func (r Redis) client() redis.UniversalClient {
 	switch {
 	case r.Sentinel != nil:
 		o := *r.Sentinel
 		o.ContextTimeoutEnabled = true
+		o.DialerRetries = cmp.Or(o.DialerRetries, 1)
 		return redis.NewFailoverClient(&o)
 	case r.Cluster != nil:
 		o := *r.Cluster
 		o.ContextTimeoutEnabled = true
+		o.DialerRetries = cmp.Or(o.DialerRetries, 1)
 		return redis.NewClusterClient(&o)
 	}
 	o := *r.Server
 	o.ContextTimeoutEnabled = true
+	o.DialerRetries = cmp.Or(o.DialerRetries, 1)
 	return redis.NewClient(&o)
 }

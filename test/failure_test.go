@@ -150,6 +150,22 @@ func waitReady(t *testing.T, addr string, want int) {
 	}
 }
 
+// startWithReady starts a server of 10.9.0.0/16 from the Redis at url, with
+// the ready plugin, and returns it and the ready plugin's address.
+func startWithReady(t *testing.T, url string) (*corednstest.Server, string) {
+	t.Helper()
+	s := corednstest.Start(t, coredns, fmt.Sprintf(`.:{dns} {
+    ready 127.0.0.1:{ready} {
+        monitor continuously
+    }
+    rptr 10.9.0.0/16 {
+        redis %s
+    }
+}
+`, url), "ready")
+	return s, fmt.Sprintf("127.0.0.1:%d", s.Ports["ready"])
+}
+
 // TestReadyFollowsRedis: the ready plugin reports rptr ready while Redis
 // answers, not ready while it is down, and ready again when it returns,
 // with a log line for each change.
@@ -159,16 +175,7 @@ func TestReadyFollowsRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Stop()
-	s := corednstest.Start(t, coredns, fmt.Sprintf(`.:{dns} {
-    ready 127.0.0.1:{ready} {
-        monitor continuously
-    }
-    rptr 10.9.0.0/16 {
-        redis %s
-    }
-}
-`, srv.URL(0)), "ready")
-	ready := fmt.Sprintf("127.0.0.1:%d", s.Ports["ready"])
+	s, ready := startWithReady(t, srv.URL(0))
 	waitReady(t, ready, http.StatusOK)
 	srv.Kill()
 	waitReady(t, ready, http.StatusServiceUnavailable)

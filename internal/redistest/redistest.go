@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -105,6 +106,13 @@ func (s *Server) URL(db int) string {
 func (s *Server) Client(db int) *redis.Client {
 	return redis.NewClient(&redis.Options{Addr: s.Addr, DB: db})
 }
+
+// Pause stops the server's process (SIGSTOP), as a hung Redis: connections
+// are accepted by the kernel but nothing answers. Resume continues it.
+func (s *Server) Pause() { s.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Resume continues a paused server.
+func (s *Server) Resume() { s.cmd.Process.Signal(syscall.SIGCONT) }
 
 // Kill kills the server, as a crash would; Restart brings it back.
 func (s *Server) Kill() { s.kill() }
