@@ -20,6 +20,7 @@ const (
 	resultNoData      = "nodata"
 	resultFallthrough = "fallthrough"
 	resultError       = "error"
+	resultRejected    = "rejected"
 )
 
 var (
@@ -28,7 +29,7 @@ var (
 		Namespace: plugin.Namespace,
 		Subsystem: "rptr",
 		Name:      "requests_total",
-		Help:      "Queries handled by rptr, by result: stored, synthesized, apex, nxdomain, nodata, fallthrough, error.",
+		Help:      "Queries handled by rptr, by result: stored, synthesized, apex, nxdomain, nodata, fallthrough, error, rejected.",
 	}, []string{"server", "zone", "result"})
 
 	// invalidRecords counts lookups that found a value that is not a valid record.

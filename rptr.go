@@ -207,8 +207,12 @@ func (p *RPTR) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (
 		return plugin.NextOrFailure(p.Name(), p.Next, ctx, w, r)
 	}
 
-	res := p.resolve(ctx, &state, z)
 	server := metrics.WithServer(ctx)
+	if rcode := rejected(r, state.QType()); rcode != dns.RcodeSuccess {
+		requestCount.WithLabelValues(server, z.origin, resultRejected).Inc()
+		return rcode, nil
+	}
+	res := p.resolve(ctx, &state, z)
 	if res.outcome == nameError && p.Fall.Through(qname) {
 		requestCount.WithLabelValues(server, z.origin, resultFallthrough).Inc()
 		return plugin.NextOrFailure(p.Name(), p.Next, ctx, w, r)
@@ -235,6 +239,31 @@ func (p *RPTR) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (
 	}
 	w.WriteMsg(m)
 	return dns.RcodeSuccess, nil
+}
+
+// rejected returns the error rcode of a message rptr does not answer
+// inside its zones, or RcodeSuccess: an opcode other than QUERY (a NOTIFY
+// or UPDATE for data that lives in Redis) is not implemented; zone
+// transfers are refused (the zones are not files to copy); a message with
+// two OPT records is malformed (RFC 6891, section 6.1.1). CoreDNS writes
+// the reply, with the opcode echoed.
+func rejected(r *dns.Msg, qtype uint16) int {
+	switch {
+	case r.Opcode != dns.OpcodeQuery:
+		return dns.RcodeNotImplemented
+	case qtype == dns.TypeAXFR || qtype == dns.TypeIXFR:
+		return dns.RcodeRefused
+	}
+	opts := 0
+	for _, rr := range r.Extra {
+		if rr.Header().Rrtype == dns.TypeOPT {
+			opts++
+		}
+	}
+	if opts > 1 {
+		return dns.RcodeFormatError
+	}
+	return dns.RcodeSuccess
 }
 
 // zoneOf returns the most specific zone that holds qname (lower case), or
