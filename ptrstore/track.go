@@ -173,6 +173,9 @@ func (s *Store) listen(ctx context.Context, client *redis.Client, inv Invalidato
 	}
 	ps := client.Subscribe(ctx, invalidateChannel)
 	defer ps.Close()
+	// A receive waits on the socket, not on ctx: closing the connection is
+	// what ends it at once when ctx ends (on shutdown or reload, say).
+	defer context.AfterFunc(ctx, func() { ps.Close() })()
 	listening, pinged := false, false
 	for ctx.Err() == nil {
 		msg, err := ps.ReceiveTimeout(ctx, trackPing)

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/rptr-dns/rptr/internal/corednstest"
 	"github.com/rptr-dns/rptr/internal/redistest"
@@ -20,28 +18,9 @@ import (
 // prometheus plugin at addr.
 func metric(t *testing.T, addr, name string) float64 {
 	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var sum float64
-	if f, ok := families[name]; ok {
-		for _, m := range f.GetMetric() {
-			switch {
-			case m.GetCounter() != nil:
-				sum += m.GetCounter().GetValue()
-			case m.GetGauge() != nil:
-				sum += m.GetGauge().GetValue()
-			case m.GetHistogram() != nil:
-				sum += float64(m.GetHistogram().GetSampleCount())
-			}
-		}
+	for _, m := range scrape(t, addr)[name].GetMetric() {
+		sum += sampleValue(m)
 	}
 	return sum
 }
