@@ -107,9 +107,9 @@ func serverAddr(ctx context.Context, c redis.Cmdable) (string, error) {
 	return info.LAddr, nil
 }
 
-// errMoved ends a tracking connection to a server that lookups no longer
-// read.
-var errMoved = errors.New("the master moved")
+// ErrMoved ends a tracking connection to a server that lookups no longer
+// read, after a failover; tracking starts again on the new master.
+var ErrMoved = errors.New("the master moved")
 
 // sameServer checks that the tracking connection, whose server's address
 // is laddr, and the store's lookups reach the same server: after a
@@ -124,7 +124,7 @@ func (s *Store) sameServer(ctx context.Context, laddr *atomic.Pointer[string]) e
 		// Lookups failing is not tracking's to judge.
 		return nil
 	}
-	return fmt.Errorf("%w from %s to %s", errMoved, *tracked, current)
+	return fmt.Errorf("%w from %s to %s", ErrMoved, *tracked, current)
 }
 
 // trackServer keeps a tracking connection of client listening until ctx
