@@ -153,8 +153,8 @@ func (p *RPTR) trackingChanged(listening bool, err error) {
 	case !listening && (was || !p.trackingFailed):
 		switch {
 		case err == nil || errors.Is(err, context.Canceled):
-		case errors.Is(err, ptrstore.ErrMoved):
-			log.Infof("cache restarts, tracking follows the master: %v", err)
+		case errors.Is(err, ptrstore.ErrMastersChanged):
+			log.Infof("cache restarts, tracking follows the masters: %v", err)
 		case was && p.stale > 0:
 			log.Warningf("cache paused, lookups read Redis and, while it cannot be read, get what the cache held for up to %v: client tracking failed: %v", p.stale, err)
 		default:

@@ -297,3 +297,60 @@ func TestTLS(t *testing.T) {
 	waitLog(t, bad, "cannot read rptr:ptr:10.9.0.1 from Redis at "+srv.Addr+", answering SERVFAIL: ")
 	waitLog(t, bad, "certificate")
 }
+
+// TestClusterMasterAdded: a master joins the cluster and takes slots, keys
+// and all. rptr starts tracking it, so that records changed on it show
+// through the cache like any other.
+func TestClusterMasterAdded(t *testing.T) {
+	cl, err := redistest.StartCluster(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Stop()
+	c := cl.Client()
+	defer c.Close()
+	ctx := context.Background()
+	s := corednstest.Start(t, coredns, fmt.Sprintf(`.:{dns} {
+    rptr 10.0.0.0/8 {
+        redis cluster %s
+    }
+}
+`, cl.URL()))
+	waitLog(t, s, "cache on: Redis Cluster")
+
+	// Cached absences, spread over every slot range.
+	var addrs []netip.Addr
+	for i := range 200 {
+		a := netip.AddrFrom4([4]byte{10, 20, byte(i), 1})
+		addrs = append(addrs, a)
+		if got := ptrOf(t, s, reverse.AddrName(a)); got != "NXDOMAIN" {
+			t.Fatalf("%s: %s before any record", a, got)
+		}
+	}
+	added, err := cl.AddMaster(4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, s, "cache restarts, tracking follows the masters: masters changed: [")
+	waitLogCount(t, s, "cache on: Redis Cluster", 2)
+
+	moved := 0
+	for _, a := range addrs {
+		key := "rptr:ptr:" + a.String()
+		m, err := c.MasterForKey(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Options().Addr != added.Addr {
+			continue
+		}
+		moved++
+		if err := c.Set(ctx, key, "on-new-master.example.net", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, s, reverse.AddrName(a), "on-new-master.example.net.", "a write on the new master")
+	}
+	if moved == 0 {
+		t.Fatal("none of the addresses' keys moved to the new master")
+	}
+}

@@ -220,6 +220,7 @@ func TestOutageUnderLoadStaysBounded(t *testing.T) {
 	metrics := fmt.Sprintf("127.0.0.1:%d", s.Ports["metrics"])
 	waitLog(t, s, "cache on")
 	baseline := metric(t, metrics, "go_goroutines")
+	heapBaseline := metric(t, metrics, "go_memstats_heap_inuse_bytes")
 
 	srv.Pause()
 	const rate = 2000 // queries per second
@@ -235,10 +236,11 @@ func TestOutageUnderLoadStaysBounded(t *testing.T) {
 			load(s.Addr, rate/4, uint64(w), stop, &sent, &servfail)
 		}()
 	}
-	peak := 0.0
+	peak, heapPeak := 0.0, 0.0
 	for range 10 {
 		time.Sleep(500 * time.Millisecond)
 		peak = max(peak, metric(t, metrics, "go_goroutines"))
+		heapPeak = max(heapPeak, metric(t, metrics, "go_memstats_heap_inuse_bytes"))
 	}
 	close(stop)
 	wg.Wait()
@@ -246,6 +248,11 @@ func TestOutageUnderLoadStaysBounded(t *testing.T) {
 	// for the batch it waits in); twice that, and some slack, is the bound.
 	if bound := baseline + 2*rate*timeout.Seconds() + 200; peak > bound {
 		t.Errorf("goroutines peaked at %v under load with Redis paused (baseline %v), want at most %v", peak, baseline, bound)
+	}
+	// A waiting query holds a goroutine's stack and its request: a few
+	// kilobytes, so a few megabytes in all.
+	if heapPeak > heapBaseline+64<<20 {
+		t.Errorf("heap peaked at %.0f MiB under load with Redis paused (baseline %.0f MiB)", heapPeak/(1<<20), heapBaseline/(1<<20))
 	}
 	if servfail.Load() < sent.Load()/2 {
 		t.Errorf("%d of %d queries got SERVFAIL while Redis was paused, want most", servfail.Load(), sent.Load())

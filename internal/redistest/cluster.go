@@ -95,10 +95,14 @@ func startClusterNode(password string, extra []string) (*Server, error) {
 // create assigns the slots and introduces the nodes to each other, the way
 // an operator would.
 func (c *Cluster) create() error {
+	args := append([]string{"--cluster", "create"}, c.Addrs()...)
+	return c.cli(append(args, "--cluster-replicas", "0", "--cluster-yes")...)
+}
+
+// cli runs redis-cli with args, with the cluster's password.
+func (c *Cluster) cli(args ...string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	args := append([]string{"--cluster", "create"}, c.Addrs()...)
-	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
 	cmd := exec.CommandContext(ctx, "redis-cli", args...)
 	if c.password != "" {
 		// From the environment redis-cli takes the password without
@@ -106,9 +110,41 @@ func (c *Cluster) create() error {
 		cmd.Env = append(os.Environ(), "REDISCLI_AUTH="+c.password)
 	}
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("redis-cli --cluster create: %v\n%s", err, out)
+		return fmt.Errorf("redis-cli %s: %v\n%s", strings.Join(args[:2], " "), err, out)
 	}
 	return nil
+}
+
+// AddMaster starts one more master, joins it to the cluster and moves
+// slots of the others to it, keys included (redis-cli --cluster add-node
+// and reshard), and waits until every node agrees on the new slot map.
+func (c *Cluster) AddMaster(slots int, extra ...string) (*Server, error) {
+	n, err := startClusterNode(c.password, extra)
+	if err != nil {
+		return nil, err
+	}
+	c.Nodes = append(c.Nodes, n)
+	if err := c.cli("--cluster", "add-node", n.Addr, c.Nodes[0].Addr); err != nil {
+		return nil, err
+	}
+	var id string
+	err = waitFor(20*time.Second, "the new node to join", func(ctx context.Context) error {
+		rc := n.Client(0)
+		defer rc.Close()
+		if id, err = rc.ClusterMyID(ctx).Result(); err != nil {
+			return err
+		}
+		// reshard wants every node to know every other.
+		return c.agreed(ctx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := c.cli("--cluster", "reshard", c.Nodes[0].Addr, "--cluster-from", "all", "--cluster-to", id,
+		"--cluster-slots", strconv.Itoa(slots), "--cluster-yes"); err != nil {
+		return nil, err
+	}
+	return n, waitFor(20*time.Second, "cluster to agree on its slots", c.agreed)
 }
 
 // agreed reports why the cluster is not yet usable: a node that does not
