@@ -1,0 +1,275 @@
+package ptrstore
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
+)
+
+// Admin reads and writes records for operators' tools (rptrctl), with the
+// same keys and values the plugin reads. It is safe for concurrent use.
+type Admin struct {
+	client  redis.UniversalClient
+	prefix  string
+	cluster bool
+}
+
+// NewAdmin returns an Admin of the records under prefix in r. It does not
+// connect until first used.
+func NewAdmin(r Redis, prefix string) *Admin {
+	return &Admin{client: r.client(), prefix: prefix, cluster: r.Cluster != nil}
+}
+
+// Close closes the Admin's connections.
+func (a *Admin) Close() error { return a.client.Close() }
+
+// Ping checks that Redis answers.
+func (a *Admin) Ping(ctx context.Context) error { return a.client.Ping(ctx).Err() }
+
+// Key returns the key of addr's record.
+func (a *Admin) Key(addr netip.Addr) string { return Key(a.prefix, addr) }
+
+// Result is the record of one key as read, or why there is none: ErrNotFound,
+// an *InvalidError, or a failure to read.
+type Result struct {
+	Key    string
+	Addr   netip.Addr // invalid when the key's address text is not canonical
+	Record Record
+	Err    error
+}
+
+// GetMany reads the records of addrs in one round trip.
+func (a *Admin) GetMany(ctx context.Context, addrs []netip.Addr) ([]Result, error) {
+	keys := make([]string, len(addrs))
+	for i, addr := range addrs {
+		keys[i] = a.Key(addr)
+	}
+	res, err := a.read(ctx, keys)
+	for i := range res {
+		res[i].Addr = addrs[i]
+	}
+	return res, err
+}
+
+// read reads the records at keys, each as the plugin would.
+func (a *Admin) read(ctx context.Context, keys []string) ([]Result, error) {
+	cmds := make([]lookupCmds, len(keys))
+	start := time.Now()
+	queue := func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = queueLookup(ctx, p, k)
+		}
+		return nil
+	}
+	var err error
+	if a.cluster {
+		_, err = a.client.Pipelined(ctx, queue)
+	} else {
+		_, err = a.client.TxPipelined(ctx, queue)
+	}
+	res := make([]Result, len(keys))
+	for i, k := range keys {
+		res[i].Key = k
+		res[i].Addr, _ = KeyAddr(a.prefix, k)
+		res[i].Record, res[i].Err = cmds[i].decode(start)
+	}
+	// One lookup's WRONGTYPE or nil is another's answer: only a failure of
+	// the round trip itself fails the whole read.
+	if err != nil && isRoundTripFailure(err) {
+		return res, err
+	}
+	return res, nil
+}
+
+// isRoundTripFailure tells an error of the connection from the reply of a
+// command (redis.Nil, WRONGTYPE), which a pipeline also returns.
+func isRoundTripFailure(err error) bool {
+	return !errors.Is(err, redis.Nil) && !isWrongType(err)
+}
+
+// Write is a record to store at an address. Expire, when not zero, is when
+// the key expires; a zero Expire leaves the key without expiry.
+type Write struct {
+	Addr   netip.Addr
+	Record Record
+	Expire time.Time
+}
+
+// Value returns how rec is stored: the string form (the name without its
+// trailing dot) when it has neither a TTL nor the disabled flag, else the
+// fields of the hash form.
+func Value(rec Record) (str string, hash []any) {
+	name := strings.TrimSuffix(rec.Name, ".")
+	if !rec.HasTTL && !rec.Disabled {
+		return name, nil
+	}
+	hash = []any{FieldPTR, name}
+	if rec.HasTTL {
+		hash = append(hash, FieldTTL, strconv.FormatUint(uint64(rec.TTL), 10))
+	}
+	if rec.Disabled {
+		hash = append(hash, FieldDisabled, "1")
+	}
+	return "", hash
+}
+
+// queueWrite queues the commands that replace addr's key with w, whatever
+// the key held (DEL first: HSET onto a string fails, and stale hash fields
+// must go).
+func (a *Admin) queueWrite(ctx context.Context, p redis.Pipeliner, w Write) {
+	key := a.Key(w.Addr)
+	str, hash := Value(w.Record)
+	p.Del(ctx, key)
+	if hash == nil {
+		p.Set(ctx, key, str, 0)
+	} else {
+		p.HSet(ctx, key, hash...)
+	}
+	if !w.Expire.IsZero() {
+		p.PExpireAt(ctx, key, w.Expire)
+	}
+}
+
+// writeParallel is how many keys a cluster write sends at once.
+const writeParallel = 64
+
+// Put writes every record of ws. Each key is replaced in one MULTI/EXEC,
+// so that no reader sees it half written; outside a cluster the whole
+// batch is one transaction and one round trip. In a cluster, whose
+// transactions cannot span slots, each key is its own transaction, sent
+// writeParallel at a time.
+func (a *Admin) Put(ctx context.Context, ws []Write) error {
+	if !a.cluster {
+		_, err := a.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			for _, w := range ws {
+				a.queueWrite(ctx, p, w)
+			}
+			return nil
+		})
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(writeParallel)
+	for _, w := range ws {
+		g.Go(func() error {
+			_, err := a.client.TxPipelined(gctx, func(p redis.Pipeliner) error {
+				a.queueWrite(gctx, p, w)
+				return nil
+			})
+			return err
+		})
+	}
+	return g.Wait()
+}
+
+// Delete deletes the keys of addrs and returns how many existed.
+func (a *Admin) Delete(ctx context.Context, addrs ...netip.Addr) (int64, error) {
+	var n int64
+	for _, addr := range addrs {
+		// One DEL per key: a cluster refuses a DEL across slots.
+		d, err := a.client.Del(ctx, a.Key(addr)).Result()
+		if err != nil {
+			return n, err
+		}
+		n += d
+	}
+	return n, nil
+}
+
+// DeleteKey deletes one key, whatever it is named.
+func (a *Admin) DeleteKey(ctx context.Context, key string) error {
+	return a.client.Del(ctx, key).Err()
+}
+
+// Update reads addr's record, lets change alter it and writes it back,
+// keeping the key's expiry, as one optimistic transaction: a write by
+// someone else in between makes it start over. change gets ErrNotFound or
+// an *InvalidError as err when the key holds no valid record, and returns
+// the record to write and whether to write it.
+func (a *Admin) Update(ctx context.Context, addr netip.Addr, change func(rec Record, err error) (Record, bool, error)) error {
+	key := a.Key(addr)
+	for {
+		err := a.client.Watch(ctx, func(tx *redis.Tx) error {
+			start := time.Now()
+			var cmds lookupCmds
+			if _, err := tx.Pipelined(ctx, func(p redis.Pipeliner) error {
+				cmds = queueLookup(ctx, p, key)
+				return nil
+			}); err != nil && isRoundTripFailure(err) {
+				return err
+			}
+			rec, err := cmds.decode(start)
+			var invalid *InvalidError
+			if err != nil && !errors.Is(err, ErrNotFound) && !errors.As(err, &invalid) {
+				return err
+			}
+			next, write, err := change(rec, err)
+			if err != nil || !write {
+				return err
+			}
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				a.queueWrite(ctx, p, Write{Addr: addr, Record: next, Expire: rec.ExpiresAt})
+				return nil
+			})
+			return err
+		}, key)
+		if !errors.Is(err, redis.TxFailedErr) {
+			return err
+		}
+	}
+}
+
+// scanCount is the COUNT hint of each SCAN: how many keys Redis looks at per
+// call.
+const scanCount = 1000
+
+// Scan calls fn with every key under the prefix's ptr: namespace that
+// matches pattern (a glob after "<prefix>ptr:", "*" for all), and its
+// record as the plugin would read it, in batches; it uses SCAN, never KEYS,
+// so that a large keyspace does not block Redis. In a cluster it scans
+// every master. fn's error stops the scan.
+func (a *Admin) Scan(ctx context.Context, pattern string, fn func([]Result) error) error {
+	match := a.prefix + "ptr:" + pattern
+	scan := func(ctx context.Context, c redis.Cmdable) error {
+		var cursor uint64
+		for {
+			keys, next, err := c.Scan(ctx, cursor, match, scanCount).Result()
+			if err != nil {
+				return err
+			}
+			if len(keys) > 0 {
+				res, err := a.read(ctx, keys)
+				if err != nil {
+					return err
+				}
+				if err := fn(res); err != nil {
+					return err
+				}
+			}
+			if cursor = next; cursor == 0 {
+				return nil
+			}
+		}
+	}
+	if cc, ok := a.client.(*redis.ClusterClient); ok {
+		// The masters are scanned at once; fn is called for one at a time.
+		var mu sync.Mutex
+		inner := fn
+		fn = func(res []Result) error {
+			mu.Lock()
+			defer mu.Unlock()
+			return inner(res)
+		}
+		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+			return scan(ctx, c)
+		})
+	}
+	return scan(ctx, a.client)
+}
