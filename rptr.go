@@ -63,8 +63,8 @@ type RPTR struct {
 	stopBackground context.CancelFunc // ends the tracker and the pinger
 	background     sync.WaitGroup
 	redisUp        atomic.Bool // the last ping was answered
-	// trackingFailed is set once a failure of tracking was logged; only the
-	// tracker goroutine touches it.
+	// trackingFailed is set once a failure of tracking was logged; Track
+	// makes its calls of trackingChanged one at a time.
 	trackingFailed bool
 
 	// warnings limits the log lines that clients can trigger by asking for
@@ -126,7 +126,7 @@ func (p *RPTR) watchRedis(ctx context.Context) {
 		was := p.redisUp.Swap(err == nil)
 		switch {
 		case err != nil && (was || first):
-			log.Errorf("Redis does not answer, lookups that need it get SERVFAIL: %v", err)
+			log.Errorf("Redis does not answer, lookups that need it are %s: %v", p.onError(), err)
 		case err == nil && !was && !first:
 			log.Infof("Redis answers again")
 		}
@@ -442,17 +442,21 @@ func (p *RPTR) lookup(ctx context.Context, addr netip.Addr) (ptrstore.Record, er
 	return rec, err
 }
 
+// onError says what a query gets when Redis cannot be read.
+func (p *RPTR) onError() string {
+	if p.errorFallthrough {
+		return "passed to the next plugin"
+	}
+	return "answered SERVFAIL"
+}
+
 // logFailure logs a lookup that Redis failed: which key, which Redis, what
 // the query gets, and why.
 func (p *RPTR) logFailure(addr netip.Addr, err error) {
-	what := "answering SERVFAIL"
-	if p.errorFallthrough {
-		what = "passing the query to the next plugin"
-	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("no answer within the timeout of %v", p.redisConfig.Timeout)
 	}
-	log.Errorf("cannot read %s from %s, %s: %v", ptrstore.Key(p.redisConfig.Prefix, addr), p.redisConfig.Redis, what, err)
+	log.Errorf("cannot read %s from %s, query %s: %v", ptrstore.Key(p.redisConfig.Prefix, addr), p.redisConfig.Redis, p.onError(), err)
 }
 
 // observeRedis records one Redis round trip in the metrics.

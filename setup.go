@@ -125,16 +125,19 @@ func parse(c *caddy.Controller) (*RPTR, error) {
 		if ttlSet {
 			p.apex.ttl = p.ttl
 		}
-		if err := tlsOpts.apply(p.redisConfig.Redis); err != nil {
-			return nil, fmt.Errorf("%s:%d - Error during parsing: %v", c.File(), line, err)
+		// These are settled once the whole block is read; the mistake is
+		// reported at the directive's line.
+		blockErr := func(err error) error {
+			return fmt.Errorf("%s:%d - Error during parsing: %v", c.File(), line, err)
+		}
+		if err := tlsOpts.apply(&p.redisConfig.Redis); err != nil {
+			return nil, blockErr(err)
 		}
 		if p.stale > 0 && p.cacheSize == 0 {
-			return nil, fmt.Errorf("%s:%d - Error during parsing: stale answers come from the cache, which \"cache 0\" turns off", c.File(), line)
+			return nil, blockErr(errors.New(`stale answers come from the cache, which "cache 0" turns off`))
 		}
 		if err := p.setZones(args, c.ServerBlockKeys, lines); err != nil {
-			// Zones are settled once the whole block is read, but the
-			// mistake is in the directive's line.
-			return nil, fmt.Errorf("%s:%d - Error during parsing: %v", c.File(), line, err)
+			return nil, blockErr(err)
 		}
 	}
 	return p, nil
@@ -290,15 +293,20 @@ func (o *tlsOptions) parseServerName(c *caddy.Controller) error {
 	return nil
 }
 
-func (o *tlsOptions) apply(r ptrstore.Redis) error {
-	if o.config == nil {
-		if o.serverName != "" {
-			return errors.New("tls_servername without tls")
+func (o *tlsOptions) apply(r *ptrstore.Redis) error {
+	cfg := o.config
+	if cfg == nil && o.serverName != "" {
+		// A rediss:// URL turns TLS on by itself.
+		if cfg = r.TLS(); cfg == nil {
+			return errors.New("tls_servername without tls or a rediss:// URL")
 		}
+	}
+	if cfg == nil {
 		return nil
 	}
-	o.config.ServerName = o.serverName
-	r.SetTLS(o.config)
+	cfg = cfg.Clone()
+	cfg.ServerName = o.serverName
+	r.SetTLS(cfg)
 	return nil
 }
 

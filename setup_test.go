@@ -351,8 +351,16 @@ func TestParseTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg := p.redisConfig.Redis.Cluster.TLSConfig; cfg == nil || cfg.ServerName != "10.0.0.1" {
-		t.Errorf("cluster TLS config = %+v, want server name 10.0.0.1", cfg)
+	// Each node's certificate is checked against the node's own address.
+	if cfg := p.redisConfig.Redis.Cluster.TLSConfig; cfg == nil || cfg.ServerName != "" {
+		t.Errorf("cluster TLS config = %+v, want no fixed server name", cfg)
+	}
+	p, err = parseBlock("rptr . {\n\tredis rediss://10.0.0.1:6380\n\ttls_servername redis.internal\n}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg := p.redisConfig.Redis.Server.TLSConfig; cfg == nil || cfg.ServerName != "redis.internal" {
+		t.Errorf("rediss:// and tls_servername: TLS config = %+v, want server name redis.internal", cfg)
 	}
 }
 
@@ -615,7 +623,10 @@ func TestParseErrors(t *testing.T) {
 		{name: "tls CA missing", input: "rptr . {\n\ttls /nonexistent/ca.pem\n}", wantErr: "tls:", line: 2},
 		{name: "tls cert missing", input: "rptr . {\n\tttl 5\n\ttls /nonexistent/c.pem /nonexistent/k.pem\n}", wantErr: "tls:", line: 3},
 		{name: "tls four arguments", input: "rptr . {\n\ttls a b c d\n}", wantErr: "Wrong argument count", line: 2},
-		{name: "tls_servername without tls", input: "rptr . {\n\ttls_servername redis.example\n}", wantErr: "tls_servername without tls", line: 1},
+		{name: "tls_servername without tls", input: "rptr . {\n\ttls_servername redis.example\n}", wantErr: "tls_servername without tls or a rediss:// URL", line: 1},
+		{name: "sentinel reading replicas", input: "rptr . {\n\tredis sentinel redis://127.0.0.1:26379?master_name=m&replica_only=true\n}", wantErr: "lookups must read the master", line: 2},
+		{name: "sentinel routing by latency", input: "rptr . {\n\tredis sentinel redis://127.0.0.1:26379?master_name=m&route_by_latency=true\n}", wantErr: "lookups must read the master", line: 2},
+		{name: "cluster reading replicas", input: "rptr . {\n\tredis cluster redis://127.0.0.1:6379?read_only=true\n}", wantErr: "lookups must read the masters", line: 2},
 		{name: "tls_servername missing", input: "rptr . {\n\ttls_servername\n}", wantErr: "Wrong argument count", line: 2},
 
 		// on_error and stale

@@ -167,9 +167,10 @@ type Cache struct {
 	// held when changes stopped being reported may no longer be served
 	// (Unix nanoseconds); 0 when there are none to serve.
 	staleUntil atomic.Int64
-	// failing is set when the source failed a lookup and has answered none
-	// since: stale entries are then served without asking it.
-	failing atomic.Bool
+	// failedAt is when the source last failed a lookup (Unix nanoseconds),
+	// 0 when it answered since: for staleProbe after a failure, stale
+	// entries are served without asking it again.
+	failedAt atomic.Int64
 
 	hits, misses, evictions, invalidations, flushes, staleHits atomic.Uint64
 	metrics                                                    Metrics
@@ -277,10 +278,16 @@ func classify(err error) (invalid *ptrstore.InvalidError, failure bool) {
 	return nil, true
 }
 
+// staleProbe is how long after the source failed a lookup stale entries
+// are served without asking it: while Redis is down, a stale answer does
+// not wait for the lookup timeout, and Redis is still asked about once
+// per staleProbe, so that answers follow it as soon as it is back.
+const staleProbe = time.Second
+
 // incoherent answers a lookup while changes are not reported: from the
 // source, or, within the stale window and when the source fails, from what
 // the cache held when changes stopped being reported. An entry is never
-// served past its key's expiry.
+// served past its own end: its key's expiry, or the safety TTL.
 //
 //go:noinline
 func (c *Cache) incoherent(ctx context.Context, addr netip.Addr) (ptrstore.Record, error) {
@@ -297,17 +304,17 @@ func (c *Cache) incoherent(ctx context.Context, addr netip.Addr) (ptrstore.Recor
 		return c.src.Lookup(ctx, addr)
 	}
 	e, ok := c.entries.Load().Get(c.key(addr))
-	ok = ok && e.is(addr) && (e.keyExp == 0 || now < e.keyExp)
-	if ok && c.failing.Load() {
+	ok = ok && e.is(addr) && now < e.expires
+	if ok && now-c.failedAt.Load() < int64(staleProbe) {
 		count(&c.staleHits, c.metrics.Stale)
 		return e.result()
 	}
 	rec, err := c.src.Lookup(ctx, addr)
 	if _, failure := classify(err); !failure {
-		c.failing.Store(false)
+		c.failedAt.Store(0)
 		return rec, err
 	}
-	c.failing.Store(true)
+	c.failedAt.Store(time.Now().UnixNano())
 	if ok {
 		count(&c.staleHits, c.metrics.Stale)
 		return e.result()
@@ -325,14 +332,14 @@ func (c *Cache) SetCoherent(on bool) {
 	case on:
 		c.drop()
 		c.staleUntil.Store(0)
-		c.failing.Store(false)
+		c.failedAt.Store(0)
 	case !was:
 		// Still incoherent: the stale window runs from the first moment.
 		return
 	case c.stale > 0:
 		// No fill may land from now on: lookups bypass the map.
 		c.gen.Add(1)
-		c.failing.Store(false)
+		c.failedAt.Store(0)
 		c.staleUntil.Store(time.Now().Add(c.stale).UnixNano())
 	default:
 		c.drop()

@@ -886,3 +886,43 @@ func TestStaleRecovers(t *testing.T) {
 		t.Errorf("Lookup(v4) = %v, %v; want b.example. from the source that answers again", r, err)
 	}
 }
+
+// TestStaleProbes: while the source fails, stale answers come without
+// asking it, but only for staleProbe after its last failure: then it is
+// asked again, and its answer wins once it is back.
+func TestStaleProbes(t *testing.T) {
+	ctx := context.Background()
+	src := newFakeSource()
+	src.set(v4, record("old.example."))
+	c := New(src, Config{Size: 100, SafetyTTL: time.Hour, Stale: time.Hour})
+	c.SetCoherent(true)
+	c.Lookup(ctx, v4)
+	c.SetCoherent(false)
+	src.set(v4, answer{err: errBackend})
+	c.Lookup(ctx, v4) // fails, stale
+	src.set(v4, record("new.example."))
+	if r, _ := c.Lookup(ctx, v4); r.Name != "old.example." {
+		t.Errorf("within staleProbe of the failure: %q, want the stale old.example.", r.Name)
+	}
+	time.Sleep(staleProbe + 50*time.Millisecond)
+	if r, err := c.Lookup(ctx, v4); err != nil || r.Name != "new.example." {
+		t.Errorf("after staleProbe: %v, %v; want new.example. from the source", r, err)
+	}
+}
+
+// TestStaleKeepsSafetyTTL: an entry past its safety TTL is not served
+// stale either.
+func TestStaleKeepsSafetyTTL(t *testing.T) {
+	ctx := context.Background()
+	src := newFakeSource()
+	src.set(v4, record("a.example."))
+	c := New(src, Config{Size: 100, SafetyTTL: 50 * time.Millisecond, Stale: time.Hour})
+	c.SetCoherent(true)
+	c.Lookup(ctx, v4)
+	c.SetCoherent(false)
+	time.Sleep(60 * time.Millisecond)
+	src.set(v4, answer{err: errBackend})
+	if _, err := c.Lookup(ctx, v4); !errors.Is(err, errBackend) {
+		t.Errorf("past the safety TTL: %v, want the source's error", err)
+	}
+}

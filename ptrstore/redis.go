@@ -3,6 +3,7 @@ package ptrstore
 import (
 	"cmp"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -44,11 +45,26 @@ func ParseRedis(mode, url string) (Redis, error) {
 		r.Server, err = redis.ParseURL(url)
 	case ModeSentinel:
 		r.Sentinel, err = redis.ParseFailoverURL(url)
-		if err == nil && r.Sentinel.MasterName == "" {
-			err = fmt.Errorf("the URL names no master: add ?master_name=NAME")
+		switch o := r.Sentinel; {
+		case err != nil:
+		case o.MasterName == "":
+			err = errors.New("the URL names no master: add ?master_name=NAME")
+		case o.RouteByLatency || o.RouteRandomly || o.ReplicaOnly:
+			// Tracking reports the master's writes; a replica may lag them.
+			err = errors.New("lookups must read the master, which tracking watches: drop route_by_latency, route_randomly and replica_only")
+		case o.TLSConfig != nil:
+			// Each connection checks the name of the host it reaches.
+			o.TLSConfig.ServerName = ""
 		}
 	case ModeCluster:
 		r.Cluster, err = redis.ParseClusterURL(url)
+		switch o := r.Cluster; {
+		case err != nil:
+		case o.ReadOnly || o.RouteByLatency || o.RouteRandomly:
+			err = errors.New("lookups must read the masters, which tracking watches: drop read_only, route_by_latency and route_randomly")
+		case o.TLSConfig != nil:
+			o.TLSConfig.ServerName = ""
+		}
 	default:
 		err = fmt.Errorf("unknown mode %q: want %s or %s", mode, ModeSentinel, ModeCluster)
 	}
@@ -56,9 +72,10 @@ func ParseRedis(mode, url string) (Redis, error) {
 }
 
 // SetTLS makes every connection use cfg. Without a server name of its own,
-// cfg checks certificates against the host of the URL, as go-redis does
-// for rediss:// URLs.
-func (r Redis) SetTLS(cfg *tls.Config) {
+// cfg checks certificates against the host each connection reaches: the
+// host of the URL, or, behind sentinels and in a cluster, the address of
+// the master, sentinel or node.
+func (r *Redis) SetTLS(cfg *tls.Config) {
 	cfg = cfg.Clone()
 	switch {
 	case r.Server != nil:
@@ -67,16 +84,23 @@ func (r Redis) SetTLS(cfg *tls.Config) {
 		}
 		r.Server.TLSConfig = cfg
 	case r.Sentinel != nil:
-		if cfg.ServerName == "" && len(r.Sentinel.SentinelAddrs) > 0 {
-			cfg.ServerName = hostOf(r.Sentinel.SentinelAddrs[0])
-		}
 		r.Sentinel.TLSConfig = cfg
 	case r.Cluster != nil:
-		if cfg.ServerName == "" && len(r.Cluster.Addrs) > 0 {
-			cfg.ServerName = hostOf(r.Cluster.Addrs[0])
-		}
 		r.Cluster.TLSConfig = cfg
 	}
+}
+
+// TLS returns the TLS configuration of the connections, nil without TLS.
+func (r Redis) TLS() *tls.Config {
+	switch {
+	case r.Server != nil:
+		return r.Server.TLSConfig
+	case r.Sentinel != nil:
+		return r.Sentinel.TLSConfig
+	case r.Cluster != nil:
+		return r.Cluster.TLSConfig
+	}
+	return nil
 }
 
 func hostOf(addr string) string {

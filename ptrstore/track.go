@@ -1,9 +1,12 @@
 package ptrstore
 
 import (
+	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -63,14 +66,62 @@ func (s *Store) Track(ctx context.Context, inv Invalidator, up func(listening bo
 		o := *s.redis.Sentinel
 		var laddr atomic.Pointer[string]
 		o.Protocol, o.PoolSize, o.OnConnect = 2, 1, s.startTracking(&laddr)
+		o.Dialer = closingDialer(ctx, o.DialTimeout, o.TLSConfig)
 		s.trackServer(ctx, redis.NewFailoverClient(&o), inv, up, func(ctx context.Context) error {
 			return s.sameServer(ctx, &laddr)
 		})
 	default:
 		o := *s.redis.Server
-		o.Protocol, o.PoolSize, o.OnConnect = 2, 1, s.startTracking(nil)
-		s.trackServer(ctx, redis.NewClient(&o), inv, up, nil)
+		s.trackServer(ctx, s.trackingClient(ctx, o), inv, up, nil)
 	}
+}
+
+// trackingClient returns a client for the tracking connection to one
+// server.
+func (s *Store) trackingClient(ctx context.Context, o redis.Options) *redis.Client {
+	o.Protocol, o.PoolSize, o.OnConnect = 2, 1, s.startTracking(nil)
+	if o.Network != "unix" {
+		o.Dialer = closingDialer(ctx, o.DialTimeout, o.TLSConfig)
+	}
+	return redis.NewClient(&o)
+}
+
+// closingDialer dials TCP, with TLS when cfg is set, and closes what it
+// dialed when ctx ends. go-redis does not interrupt a read, or the setup of
+// a connection, when a context ends: without this, stopping tracking would
+// wait for a hung Redis's read timeout.
+func closingDialer(ctx context.Context, timeout time.Duration, cfg *tls.Config) func(context.Context, string, string) (net.Conn, error) {
+	return func(dctx context.Context, network, addr string) (net.Conn, error) {
+		dctx, cancel := context.WithCancel(dctx)
+		defer cancel()
+		defer context.AfterFunc(ctx, cancel)()
+		d := &net.Dialer{Timeout: cmp.Or(timeout, 5*time.Second)}
+		var (
+			c   net.Conn
+			err error
+		)
+		if cfg == nil {
+			c, err = d.DialContext(dctx, network, addr)
+		} else {
+			c, err = (&tls.Dialer{NetDialer: d, Config: cfg}).DialContext(dctx, network, addr)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &closingConn{Conn: c, stop: context.AfterFunc(ctx, func() { c.Close() })}, nil
+	}
+}
+
+// closingConn is a connection that ctx closes; closing it first releases
+// that.
+type closingConn struct {
+	net.Conn
+	stop func() bool
+}
+
+func (c *closingConn) Close() error {
+	c.stop()
+	return c.Conn.Close()
 }
 
 // startTracking returns the OnConnect hook of a tracking connection. When
@@ -154,9 +205,15 @@ func (s *Store) trackServer(ctx context.Context, client *redis.Client, inv Inval
 // it ended.
 func (s *Store) listen(ctx context.Context, client *redis.Client, inv Invalidator, up func(bool, error), follow func(context.Context) error) (bool, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
+	var following sync.WaitGroup
+	defer func() {
+		cancel(nil)
+		following.Wait()
+	}()
 	if follow != nil {
+		following.Add(1)
 		go func() {
+			defer following.Done()
 			t := time.NewTicker(followEvery)
 			defer t.Stop()
 			for {
@@ -256,11 +313,11 @@ func (s *Store) trackCluster(ctx context.Context, inv Invalidator, up func(bool,
 		var wg sync.WaitGroup
 		for _, addr := range masters {
 			o := node
-			o.Addr, o.Protocol, o.PoolSize, o.OnConnect = addr, 2, 1, s.startTracking(nil)
+			o.Addr = addr
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				s.trackServer(nctx, redis.NewClient(&o), inv, all.node(addr), nil)
+				s.trackServer(nctx, s.trackingClient(nctx, o), inv, all.node(addr), nil)
 			}()
 		}
 		// Watch for a failover or a master added or removed.
@@ -278,7 +335,7 @@ func (s *Store) trackCluster(ctx context.Context, inv Invalidator, up func(bool,
 		if err != nil {
 			// Said before the connections end, so that their ends are
 			// known for what they are.
-			up(false, err)
+			all.fail(err)
 		}
 		cancel()
 		wg.Wait()
@@ -324,6 +381,13 @@ type allListening struct {
 	mu        sync.Mutex
 	listening map[string]bool
 	n         int
+}
+
+// fail reports up(false, err), in turn with the masters' reports.
+func (a *allListening) fail(err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.up(false, err)
 }
 
 func (a *allListening) node(addr string) func(bool, error) {

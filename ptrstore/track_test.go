@@ -2,8 +2,11 @@ package ptrstore
 
 import (
 	"context"
+	"errors"
 	"net/netip"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -131,4 +134,58 @@ func TestTrack(t *testing.T) {
 	waitFor(t, "listening after a restart", func() bool { return rec.listenings() > ups })
 	c.Set(ctxb, "trk:ptr:192.0.2.10", "four.example", 0)
 	waitFor(t, "an invalidation after the restart", invalidatedAt(6))
+}
+
+// TestTrackStopsAtOnce: with Redis hung (it accepts connections and never
+// answers), Track still returns at once when its context ends, so that a
+// reload or shutdown does not wait for a read timeout.
+func TestTrackStopsAtOnce(t *testing.T) {
+	addr := redistest.Silent(t)
+	r, err := ParseRedis(ModeServer, "redis://"+addr+"/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Open(Config{Redis: r, Prefix: "x:"})
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.Track(ctx, &recorder{}, nil) }()
+	time.Sleep(200 * time.Millisecond) // connected, waiting for CLIENT ID's reply
+	start := time.Now()
+	cancel()
+	<-done
+	if took := time.Since(start); took > 500*time.Millisecond {
+		t.Errorf("Track returned %v after its context ended", took)
+	}
+}
+
+// TestSameServer: tracking that reaches another server than lookups is
+// told to move.
+func TestSameServer(t *testing.T) {
+	srv, err := redistest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	r, err := ParseRedis(ModeServer, srv.URL(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Open(Config{Redis: r, Prefix: "x:"})
+	defer s.Close()
+	ctx := context.Background()
+	var laddr atomic.Pointer[string]
+	if err := s.sameServer(ctx, &laddr); err != nil {
+		t.Errorf("before tracking connects: %v", err)
+	}
+	here := srv.Addr
+	laddr.Store(&here)
+	if err := s.sameServer(ctx, &laddr); err != nil {
+		t.Errorf("same server: %v", err)
+	}
+	elsewhere := "127.0.0.1:1"
+	laddr.Store(&elsewhere)
+	if err := s.sameServer(ctx, &laddr); !errors.Is(err, ErrMastersChanged) || !strings.Contains(err.Error(), "tracking reached 127.0.0.1:1, lookups reach "+srv.Addr) {
+		t.Errorf("another server: %v, want ErrMastersChanged naming both", err)
+	}
 }

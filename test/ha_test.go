@@ -294,7 +294,7 @@ func TestTLS(t *testing.T) {
 	if got := ptrOf(t, bad, "1.0.9.10.in-addr.arpa."); got != "SERVFAIL" {
 		t.Errorf("wrong server name, no client certificate: %s, want SERVFAIL", got)
 	}
-	waitLog(t, bad, "cannot read rptr:ptr:10.9.0.1 from Redis at "+srv.Addr+", answering SERVFAIL: ")
+	waitLog(t, bad, "cannot read rptr:ptr:10.9.0.1 from Redis at "+srv.Addr+", query answered SERVFAIL: ")
 	waitLog(t, bad, "certificate")
 }
 
@@ -345,6 +345,11 @@ func TestClusterMasterAdded(t *testing.T) {
 			continue
 		}
 		moved++
+		// Cached again after the restart, so that only an invalidation
+		// from the new master can change the answer.
+		if got := ptrOf(t, s, reverse.AddrName(a)); got != "NXDOMAIN" {
+			t.Fatalf("%s: %s before any record", a, got)
+		}
 		if err := c.Set(ctx, key, "on-new-master.example.net", 0).Err(); err != nil {
 			t.Fatal(err)
 		}

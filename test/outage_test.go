@@ -52,7 +52,7 @@ func TestRedisDownAtStartup(t *testing.T) {
 	if got := ptrOf(t, s, "1.0.9.10.in-addr.arpa."); got != "SERVFAIL" {
 		t.Errorf("Redis down at startup: %s, want SERVFAIL", got)
 	}
-	waitLog(t, s, "cannot read rptr:ptr:10.9.0.1 from Redis at "+srv.Addr+", answering SERVFAIL: ")
+	waitLog(t, s, "cannot read rptr:ptr:10.9.0.1 from Redis at "+srv.Addr+", query answered SERVFAIL: ")
 
 	if err := srv.Restart(); err != nil {
 		t.Fatal(err)
@@ -90,7 +90,7 @@ func TestOnErrorFallthrough(t *testing.T) {
 	if got := ptrOf(t, s, "1.0.9.10.in-addr.arpa."); got != "from-next-plugin.example." {
 		t.Errorf("Redis down with on_error fallthrough: %s, want the next plugin's answer", got)
 	}
-	waitLog(t, s, "cannot read rptr:ptr:10.9.0.1 from Redis at 127.0.0.1:"+strconv.Itoa(s.Ports["closed"])+", passing the query to the next plugin: ")
+	waitLog(t, s, "cannot read rptr:ptr:10.9.0.1 from Redis at 127.0.0.1:"+strconv.Itoa(s.Ports["closed"])+", query passed to the next plugin: ")
 	if r := query(t, s, "udp", "9.10.in-addr.arpa.", dns.TypeSOA); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 || !r.Authoritative {
 		t.Errorf("apex SOA with Redis down: %v, want rptr's own answer", r)
 	}
@@ -138,6 +138,7 @@ func TestStaleWindow(t *testing.T) {
 	}
 	srv.Resume()
 	// Back: tracking listens again, and changes show.
+	waitLogCount(t, s, "cache on", 2)
 	c.Set(ctx, "rptr:ptr:10.9.0.1", "after.example.net", 0)
 	eventually(t, s, stored, "after.example.net.", "Redis resumed and the record changed")
 
@@ -173,7 +174,7 @@ func TestStaleWindow(t *testing.T) {
 	waitLog(t, s, "Redis answers again")
 }
 
-// TestStaleNeedsNoRestartToEnd: a Redis restarted empty within the stale
+// TestStaleEndsWhenRedisReturns: a Redis restarted empty within the stale
 // window stops what the cache held from being served: the new tracking
 // connection flushes it.
 func TestStaleEndsWhenRedisReturns(t *testing.T) {
@@ -346,5 +347,5 @@ func TestUserWithoutReadRights(t *testing.T) {
 			t.Errorf("user without read rights: %s answers %s, want SERVFAIL", name, got)
 		}
 	}
-	waitLog(t, s, "cannot read rptr:ptr:10.9.0.1 from Redis at "+srv.Addr+", answering SERVFAIL: NOPERM")
+	waitLog(t, s, "cannot read rptr:ptr:10.9.0.1 from Redis at "+srv.Addr+", query answered SERVFAIL: NOPERM")
 }

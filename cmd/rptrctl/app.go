@@ -170,7 +170,7 @@ unreachable, a file unreadable).`,
 	f.StringVar(&a.tlsCert, "tls-cert", "", "client certificate file (with --tls-key)")
 	f.StringVar(&a.tlsKey, "tls-key", "", "client key file")
 	f.StringVar(&a.tlsServerName, "tls-servername", "", "name Redis's certificate must hold, default the URL's host")
-	f.DurationVar(&a.timeout, "timeout", 10*time.Second, "how long to wait for Redis to answer a command")
+	f.DurationVar(&a.timeout, "timeout", 10*time.Second, "how long to wait for Redis to answer the first command")
 	f.BoolVar(&a.json, "json", false, "write JSON, one object per line, for scripts")
 	for _, c := range commands {
 		root.AddCommand(c(a))
