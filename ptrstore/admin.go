@@ -273,3 +273,83 @@ func (a *Admin) Scan(ctx context.Context, pattern string, fn func([]Result) erro
 	}
 	return scan(ctx, a.client)
 }
+
+// ErrMoveRaced means a key being copied across cluster slots changed or
+// went away during the copy: the copy and the key were both left as they
+// are.
+var ErrMoveRaced = errors.New("the key changed while it was copied across cluster slots; the copy and the key were both left as they are")
+
+// MoveKey renames the key from to the key to, with its value and expiry,
+// unless to exists: then it touches nothing and returns false. It returns
+// ErrNotFound when from does not exist.
+//
+// Outside a cluster, and in a cluster when both keys hash to the same slot
+// (a prefix with a hash tag, such as "{rptr}:"), this is one RENAMENX:
+// atomic, and exact to the millisecond of expiry. A cluster refuses that
+// across slots; the key is then copied with DUMP, PTTL and RESTORE
+// (without REPLACE, so an existing to is never overwritten) and from is
+// deleted only if it still holds what was copied, else ErrMoveRaced. The
+// copy's expiry is late by the round trip in between.
+func (a *Admin) MoveKey(ctx context.Context, from, to string) (bool, error) {
+	moved, err := a.client.RenameNX(ctx, from, to).Result()
+	switch {
+	case err == nil:
+		return moved, nil
+	case strings.HasPrefix(err.Error(), "ERR no such key"):
+		return false, ErrNotFound
+	case !a.cluster || !strings.HasPrefix(err.Error(), "CROSSSLOT"):
+		return false, err
+	}
+
+	var (
+		dump *redis.StringCmd
+		pttl *redis.DurationCmd
+	)
+	if _, err := a.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		dump = p.Dump(ctx, from)
+		pttl = p.PTTL(ctx, from)
+		return nil
+	}); err != nil && !errors.Is(err, redis.Nil) {
+		return false, err
+	}
+	payload, err := dump.Result()
+	if errors.Is(err, redis.Nil) {
+		return false, ErrNotFound
+	}
+	if err != nil {
+		return false, err
+	}
+	// RESTORE takes 0 for no expiry; PTTL says -1. A key expiring within the
+	// millisecond keeps the shortest expiry there is.
+	life := pttl.Val()
+	switch {
+	case life < 0:
+		life = 0
+	case life < time.Millisecond:
+		life = time.Millisecond
+	}
+	if err := a.client.Restore(ctx, to, life, payload).Err(); err != nil {
+		if strings.HasPrefix(err.Error(), "BUSYKEY") {
+			return false, nil
+		}
+		return false, err
+	}
+	err = a.client.Watch(ctx, func(tx *redis.Tx) error {
+		now, err := tx.Dump(ctx, from).Result()
+		if errors.Is(err, redis.Nil) || (err == nil && now != payload) {
+			return ErrMoveRaced
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Del(ctx, from)
+			return nil
+		})
+		return err
+	}, from)
+	if errors.Is(err, redis.TxFailedErr) {
+		err = ErrMoveRaced
+	}
+	return err == nil, err
+}
