@@ -116,7 +116,9 @@ The record replaces whatever the key held.
 
 With --verify, set first resolves NAME's A or AAAA records through --server
 (default: the system's resolver) and refuses to write unless they hold IP:
-the forward-confirmed reverse DNS that mail receivers check.`,
+the forward-confirmed reverse DNS that mail receivers check. A refusal
+exits with 1 and says what NAME resolves to instead; a server that does
+not reply exits with 3. Nothing is written either way.`,
 		Example: `  rptrctl set 192.0.2.10 mail.example.com
   rptrctl set 2001:db8::25 mx.example.com --ttl 300 --verify --server 127.0.0.1:53
   rptrctl set 10.1.2.3 dhcp-host.example.net --expire 12h`,
@@ -147,7 +149,13 @@ the forward-confirmed reverse DNS that mail receivers check.`,
 			ctx := cmd.Context()
 			if verify {
 				if err := confirmForward(ctx, server, name, addr); err != nil {
-					return &exitError{code: exitProblems, err: fmt.Errorf("not written: %v", err)}
+					// A server that does not reply proves nothing either way.
+					code := exitProblems
+					var nr *noReplyError
+					if errors.As(err, &nr) {
+						code = exitFailure
+					}
+					return &exitError{code: code, err: fmt.Errorf("not written: %v", err)}
 				}
 			}
 			s, err := a.store(ctx)
