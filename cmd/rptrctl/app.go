@@ -11,6 +11,7 @@ import (
 	"time"
 
 	pkgtls "github.com/coredns/coredns/plugin/pkg/tls"
+	"github.com/redis/go-redis/v9"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -138,6 +139,16 @@ func (a *app) progress(total int64, what string) *progressbar.ProgressBar {
 		progressbar.OptionClearOnFinish(),
 	)
 }
+
+func init() {
+	// go-redis logs its own doings (each sentinel it asks, each failed
+	// dial) on stderr; rptrctl reports what failed in its own words.
+	redis.SetLogger(silentLogger{})
+}
+
+type silentLogger struct{}
+
+func (silentLogger) Printf(context.Context, string, ...any) {}
 
 // commands are the subcommands; each file adds its own in an init func.
 var commands []func(a *app) *cobra.Command
