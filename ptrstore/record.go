@@ -45,6 +45,12 @@ func (r Record) AnswerTTL(def uint32, now time.Time) uint32 {
 	return ttl
 }
 
+// SameAs reports whether r and o are the same record: the same name, TTL
+// and disabled flag. The key's expiry is not part of the record.
+func (r Record) SameAs(o Record) bool {
+	return r.Name == o.Name && r.HasTTL == o.HasTTL && (!r.HasTTL || r.TTL == o.TTL) && r.Disabled == o.Disabled
+}
+
 // MaxTTL is the largest TTL a record may carry (RFC 2181 section 8).
 const MaxTTL = 1<<31 - 1
 

@@ -256,19 +256,13 @@ func (l *linter) conflict(f finding, m misspelt, canon ptrstore.Result) error {
 	switch {
 	case invalid != nil:
 		f.Reason += "; the canonical key exists and holds an invalid record; both left as they are"
-	case m.res.Err == nil && sameRecord(m.res.Record, canon.Record):
+	case m.res.Err == nil && m.res.Record.SameAs(canon.Record):
 		f.Duplicate = true
 		f.Reason += "; the canonical key exists with the same record: this key is a redundant duplicate; both left as they are"
 	default:
 		f.Reason += "; the canonical key exists with a different record; both left as they are"
 	}
 	return l.report(f)
-}
-
-// sameRecord reports whether a and b are answered alike; their expiry is
-// left out, as a key no query reads is never answered.
-func sameRecord(a, b ptrstore.Record) bool {
-	return a.Name == b.Name && a.HasTTL == b.HasTTL && a.TTL == b.TTL && a.Disabled == b.Disabled
 }
 
 // report writes one finding and counts it.

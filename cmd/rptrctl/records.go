@@ -307,24 +307,30 @@ Keys whose address text is not canonical are left out: see lint.`,
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			s, err := a.store(ctx)
-			if err != nil {
-				return err
-			}
-			return s.Scan(ctx, scanPattern(nets), func(res []ptrstore.Result) error {
-				for _, r := range res {
-					if !r.Addr.IsValid() || !inAny(nets, r.Addr) || errors.Is(r.Err, ptrstore.ErrNotFound) {
-						continue
-					}
-					if err := a.printRecord(r); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
+			return a.eachRecord(cmd.Context(), nets, a.printRecord)
 		},
 	}
+}
+
+// eachRecord calls fn with every record in nets (all when nets is empty),
+// valid or not, as SCAN finds them; keys whose address text is not
+// canonical are left out.
+func (a *app) eachRecord(ctx context.Context, nets []netip.Prefix, fn func(ptrstore.Result) error) error {
+	s, err := a.store(ctx)
+	if err != nil {
+		return err
+	}
+	return s.Scan(ctx, scanPattern(nets), func(res []ptrstore.Result) error {
+		for _, r := range res {
+			if !r.Addr.IsValid() || !inAny(nets, r.Addr) || errors.Is(r.Err, ptrstore.ErrNotFound) {
+				continue
+			}
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // parsePrefixes parses CIDRs; a bare address is its own /32 or /128.
