@@ -21,8 +21,9 @@ import (
 )
 
 var (
-	coredns string            // path of the custom binary
-	rdb     *redistest.Server // shared by the tests; each uses its own key prefix
+	coredns  string            // path of the custom binary
+	rdb      *redistest.Server // shared by the tests; each uses its own key prefix
+	buildDir string            // where binaries built for the tests go
 )
 
 func TestMain(m *testing.M) {
@@ -30,13 +31,13 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "rptr-e2e")
-	if err != nil {
+	var err error
+	if buildDir, err = os.MkdirTemp("", "rptr-e2e"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	if coredns, err = corednstest.Build(dir); err != nil {
+	defer os.RemoveAll(buildDir)
+	if coredns, err = corednstest.Build(buildDir); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

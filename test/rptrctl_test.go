@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,21 +49,65 @@ web       3600 IN A     10.0.0.60
 web       3600 IN AAAA  2001:db8::60
 `
 
-// buildRptrctl builds the real rptrctl binary into dir.
-func buildRptrctl(t *testing.T, dir string) string {
+// rptrctlBinary is the real rptrctl binary, built once for the tests
+// that run it.
+var rptrctlBinary struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// buildRptrctl returns the rptrctl binary, building it on first use.
+func buildRptrctl(t *testing.T) string {
 	t.Helper()
-	// Stat rptrctl's sources so that go test's cache knows this test
-	// depends on them: the test binary does not import a main package.
-	srcs, _ := filepath.Glob("../cmd/rptrctl/*.go")
-	for _, f := range srcs {
-		os.Stat(f)
+	b := &rptrctlBinary
+	b.once.Do(func() {
+		// Stat rptrctl's sources so that go test's cache knows this
+		// test depends on them: the test binary does not import a main
+		// package.
+		srcs, _ := filepath.Glob("../cmd/rptrctl/*.go")
+		for _, f := range srcs {
+			os.Stat(f)
+		}
+		b.path = filepath.Join(buildDir, "rptrctl")
+		cmd := exec.Command("go", "build", "-o", b.path, "github.com/rptr-dns/rptr/cmd/rptrctl")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("building rptrctl: %v\n%s", err, out)
+		}
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	bin := filepath.Join(dir, "rptrctl")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/rptr-dns/rptr/cmd/rptrctl")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building rptrctl: %v\n%s", err, out)
-	}
-	return bin
+	return b.path
+}
+
+// silentCorefile is a server that answers nothing but the readiness
+// probe of corednstest (a name under invalid.): every question rptrctl
+// asks is dropped, as by a server that is down behind a firewall.
+const silentCorefile = `invalid:{dns} {
+    template ANY ANY {
+        rcode NXDOMAIN
+    }
+}
+.:{dns} {
+    erratic {
+        drop 1
+    }
+}
+`
+
+// checkJSON is a line of rptrctl check --json.
+type checkJSON struct {
+	Addr    string   `json:"addr"`
+	Pass    bool     `json:"pass"`
+	Name    string   `json:"name"`
+	Reason  string   `json:"reason"`
+	PTR     []string `json:"ptr"`
+	Forward []struct {
+		Name  string   `json:"name"`
+		Addrs []string `json:"addrs"`
+		Error string   `json:"error"`
+	} `json:"forward"`
 }
 
 // ctlRun is one run of the rptrctl binary.
@@ -106,7 +152,7 @@ func (r ctlRun) must(t *testing.T, code int, what string) ctlRun {
 // binary: check, and set --verify.
 func TestRptrctl(t *testing.T) {
 	dir := t.TempDir()
-	bin := buildRptrctl(t, dir)
+	bin := buildRptrctl(t)
 	zone := filepath.Join(dir, "example.com.db")
 	if err := os.WriteFile(zone, []byte(ctlForwardZone), 0o644); err != nil {
 		t.Fatal(err)
@@ -188,18 +234,7 @@ func TestRptrctl(t *testing.T) {
 			t.Fatalf("check --json: %d lines:\n%s", len(lines), r.stdout)
 		}
 		for i, l := range lines {
-			var j struct {
-				Addr    string   `json:"addr"`
-				Pass    bool     `json:"pass"`
-				Name    string   `json:"name"`
-				Reason  string   `json:"reason"`
-				PTR     []string `json:"ptr"`
-				Forward []struct {
-					Name  string   `json:"name"`
-					Addrs []string `json:"addrs"`
-					Error string   `json:"error"`
-				} `json:"forward"`
-			}
+			var j checkJSON
 			if err := json.Unmarshal([]byte(l), &j); err != nil {
 				t.Fatalf("--json line %q: %v", l, err)
 			}
@@ -246,26 +281,22 @@ func TestRptrctl(t *testing.T) {
 	})
 
 	t.Run("unreachable", func(t *testing.T) {
-		// A closed UDP port refuses at once; a socket that never reads
-		// lets every try time out.
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		// A server that drops every question lets every try time out; a
+		// closed port refuses at once. The silent server starts first,
+		// so that the free port found is not its own.
+		silent := corednstest.Start(t, coredns, silentCorefile)
+		port, err := corednstest.FreePort()
 		if err != nil {
 			t.Fatal(err)
 		}
-		closed := pc.LocalAddr().String()
-		pc.Close()
-		silent, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { silent.Close() })
+		closed := fmt.Sprintf("127.0.0.1:%d", port)
 		for _, tc := range []struct {
 			name, server, reason string
 			within               time.Duration
 		}{
 			{"closed", closed, "no reply (connection refused)", 5 * time.Second},
 			// The default timeouts: 2 tries of 2 s.
-			{"silent", silent.LocalAddr().String(), "no reply (timed out)", 8 * time.Second},
+			{"silent", silent.Addr, "no reply (timed out)", 8 * time.Second},
 		} {
 			t.Run(tc.name+"/check", func(t *testing.T) {
 				t.Parallel()
@@ -353,4 +384,231 @@ func reverseOf(t *testing.T, ip string) string {
 // synthesized reports whether m answers with a synthesized name.
 func synthesized(m *dns.Msg) bool {
 	return len(m.Answer) == 1 && strings.HasSuffix(m.Answer[0].(*dns.PTR).Ptr, ".dyn.example.com.")
+}
+
+// checkCorefile holds every way an address passes or fails rptrctl check,
+// from stock plugins only: zones from files, a SERVFAIL from template,
+// silence from erratic, REFUSED for names outside every zone here. %s is
+// the directory of the zone files.
+const checkCorefile = `example.com:{dns} example.net:{dns} 2.0.192.in-addr.arpa:{dns} 8.b.d.0.1.0.0.2.ip6.arpa:{dns} {
+    template IN ANY 34.2.0.192.in-addr.arpa {
+        rcode SERVFAIL
+    }
+    file %[1]s/example.com.db example.com
+    file %[1]s/example.net.db example.net
+    file %[1]s/2.0.192.db 2.0.192.in-addr.arpa
+    file %[1]s/0-25.2.0.192.db 0/25.2.0.192.in-addr.arpa
+    file %[1]s/2001-db8.db 8.b.d.0.1.0.0.2.ip6.arpa
+}
+slow.example.com:{dns} 100.51.198.in-addr.arpa:{dns} {
+    erratic {
+        drop 1
+    }
+}
+0.100.51.198.in-addr.arpa:{dns} {
+    template IN PTR {
+        answer "{{ .Name }} 60 IN PTR slow.example.com."
+    }
+}
+`
+
+// checkSOA is the apex of each zone of checkCorefile.
+const checkSOA = "@ 3600 IN SOA ns.example.com. hostmaster.example.com. 1 7200 3600 1209600 60\n@ 3600 IN NS ns.example.com.\n"
+
+// checkZones are the zone files of checkCorefile, by file name.
+func checkZones(t *testing.T) map[string]string {
+	// The PTR answer of 192.0.2.21 is too big for UDP: the names of
+	// the part that fits do not resolve back, the last name does.
+	var big strings.Builder
+	for i := range 8 {
+		label := strings.Repeat(fmt.Sprint(i), 60)
+		fmt.Fprintf(&big, "21 IN PTR pad.%s.%s.%s.example.com.\n", label, label, label)
+	}
+	big.WriteString("21 IN PTR big.example.com.\n")
+	return map[string]string{
+		"example.com.db": `$ORIGIN example.com.
+` + checkSOA + `
+mail      IN A     192.0.2.10
+mail      IN AAAA  2001:db8::10
+mx6       IN AAAA  2001:db8::1:0:0:0:2025
+mx6       IN AAAA  2001:db8::2025
+other     IN A     192.0.2.99
+host11    IN A     192.0.2.11
+alias     IN CNAME host20.example.net.
+big       IN A     192.0.2.21
+elsewhere IN A     192.0.2.99
+v6only    IN AAAA  2001:db8::33
+a         IN A     192.0.2.1
+`,
+		"example.net.db": `$ORIGIN example.net.
+` + checkSOA + `
+host20 IN A 192.0.2.20
+`,
+		"2.0.192.db": `$ORIGIN 2.0.192.in-addr.arpa.
+` + checkSOA + `
+10 IN PTR mail.example.com.
+; Two names, the first does not resolve back, the second does.
+11 IN PTR other.example.com.
+11 IN PTR host11.example.com.
+; RFC 2317: 192.0.2.0/25 is a zone of its own, delegated, and the
+; parent's name is a CNAME into it.
+0/25 IN NS ns.example.com.
+20 IN CNAME 20.0/25.2.0.192.in-addr.arpa.
+` + big.String() + `
+30 IN PTR nowhere.example.com.
+31 IN PTR elsewhere.example.com.
+32 IN TXT "no PTR here"
+33 IN PTR v6only.example.com.
+35 IN PTR slow.example.com.
+36 IN PTR broken.example.org.
+37 IN PTR a.example.com.
+37 IN PTR b.example.com.
+`,
+		"0-25.2.0.192.db": `$ORIGIN 0/25.2.0.192.in-addr.arpa.
+` + checkSOA + `
+20 IN PTR alias.example.com.
+`,
+		"2001-db8.db": `$ORIGIN 8.b.d.0.1.0.0.2.ip6.arpa.
+` + checkSOA + `
+` + reverseOf(t, "2001:db8::10") + ` IN PTR mail.example.com.
+` + reverseOf(t, "2001:db8::2025") + ` IN PTR mx6.example.com.
+`,
+	}
+}
+
+// TestRptrctlCheck runs rptrctl check against the real CoreDNS binary
+// serving, from stock plugins, every way an address passes or fails.
+func TestRptrctlCheck(t *testing.T) {
+	dir := t.TempDir()
+	bin := buildRptrctl(t)
+	for name, text := range checkZones(t) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := corednstest.Start(t, coredns, fmt.Sprintf(checkCorefile, dir))
+	ctl := func(t *testing.T, args ...string) ctlRun {
+		t.Helper()
+		return rptrctl(t, bin, prefixFor(t), args...)
+	}
+
+	// The server's replies have the shapes the cases are meant to
+	// prove; else a case might pass without testing what it says.
+	if m := query(t, s, "udp", "20.2.0.192.in-addr.arpa.", dns.TypePTR); m.Rcode != dns.RcodeSuccess || len(m.Answer) != 1 || m.Answer[0].Header().Rrtype != dns.TypeCNAME {
+		t.Fatalf("RFC 2317 CNAME: want the CNAME alone, got %v", m)
+	}
+	if m := query(t, s, "udp", "alias.example.com.", dns.TypeA); len(m.Answer) != 2 || m.Answer[1].Header().Rrtype != dns.TypeA {
+		t.Fatalf("alias.example.com.: want the CNAME and the address in one reply, got %v", m)
+	}
+	if m := query(t, s, "udp", "21.2.0.192.in-addr.arpa.", dns.TypePTR); !m.Truncated || strings.Contains(fmt.Sprint(m.Answer), "big.example.com.") {
+		t.Fatalf("21.2.0.192.in-addr.arpa.: want a truncated UDP answer without big.example.com., got %v", m)
+	}
+	if m := query(t, s, "tcp", "21.2.0.192.in-addr.arpa.", dns.TypePTR); m.Truncated || len(m.Answer) != 9 {
+		t.Fatalf("21.2.0.192.in-addr.arpa. over TCP: want 9 PTRs, got %v", m)
+	}
+	if m := query(t, s, "udp", "broken.example.org.", dns.TypeA); m.Rcode != dns.RcodeRefused {
+		t.Fatalf("broken.example.org.: want REFUSED, got %v", m)
+	}
+
+	cases := []struct{ addr, result string }{
+		{"192.0.2.10", "pass\tmail.example.com."},
+		{"2001:db8::10", "pass\tmail.example.com."},
+		{"2001:0db8::2025", "pass\tmx6.example.com."},
+		{"192.0.2.11", "pass\thost11.example.com."},
+		{"192.0.2.20", "pass\talias.example.com."},
+		{"192.0.2.21", "pass\tbig.example.com."},
+		{"192.0.2.30", "fail\tnowhere.example.com. has no A (NXDOMAIN)"},
+		{"192.0.2.31", "fail\telsewhere.example.com. resolves to [192.0.2.99], not 192.0.2.31"},
+		{"192.0.2.32", "fail\tno PTR (NODATA)"},
+		{"192.0.2.33", "fail\tv6only.example.com. has no A (NODATA)"},
+		{"192.0.2.34", "fail\tPTR query answered SERVFAIL"},
+		{"192.0.2.35", "fail\tslow.example.com.: A query: no reply (timed out)"},
+		{"192.0.2.36", "fail\tbroken.example.org.: A query answered REFUSED"},
+		{"192.0.2.37", "fail\ta.example.com. resolves to [192.0.2.1], not 192.0.2.37; b.example.com. has no A (NXDOMAIN)"},
+		{"192.0.2.38", "fail\tno PTR (NXDOMAIN)"},
+		{"2001:db8::38", "fail\tno PTR (NXDOMAIN)"},
+	}
+	// line is the output line of a case: the address in canonical form.
+	line := func(addr, result string) string {
+		return netip.MustParseAddr(addr).String() + "\t" + result + "\n"
+	}
+
+	t.Run("each", func(t *testing.T) {
+		for _, tc := range cases {
+			t.Run(tc.addr, func(t *testing.T) {
+				t.Parallel()
+				code := 0
+				if strings.HasPrefix(tc.result, "fail") {
+					code = 1
+				}
+				r := ctl(t, "check", tc.addr, "--server", s.Addr, "--query-timeout", "250ms").must(t, code, tc.addr)
+				if want := line(tc.addr, tc.result); r.stdout != want {
+					t.Errorf("got %q, want %q", r.stdout, want)
+				}
+				if !strings.Contains(r.stderr, "checked 1 address at "+s.Addr) {
+					t.Errorf("no summary on stderr: %q", r.stderr)
+				}
+			})
+		}
+	})
+
+	// All at once, concurrently: the same lines, in input order, though
+	// the slow address ends after those behind it.
+	args := []string{"check", "--server", s.Addr, "--query-timeout", "250ms", "--concurrency", "4"}
+	var want strings.Builder
+	for _, tc := range cases {
+		args = append(args, tc.addr)
+		want.WriteString(line(tc.addr, tc.result))
+	}
+	r := ctl(t, args...).must(t, 1, "all at once")
+	if r.stdout != want.String() {
+		t.Errorf("all at once:\n%s\nwant\n%s", r.stdout, want.String())
+	}
+	if !strings.Contains(r.stderr, "checked 16 addresses at "+s.Addr) || !strings.Contains(r.stderr, "6 pass, 10 fail") {
+		t.Errorf("summary: %q", r.stderr)
+	}
+
+	// --json: one object per address, in the same order.
+	r = ctl(t, append(args, "--json")...).must(t, 1, "--json")
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != len(cases) {
+		t.Fatalf("--json: %d lines:\n%s", len(lines), r.stdout)
+	}
+	results := map[string]checkJSON{}
+	for i, l := range lines {
+		var j checkJSON
+		if err := json.Unmarshal([]byte(l), &j); err != nil {
+			t.Fatalf("--json line %q: %v", l, err)
+		}
+		result, detail, _ := strings.Cut(cases[i].result, "\t")
+		got := j.Reason
+		if j.Pass {
+			got = j.Name
+		}
+		if j.Addr != netip.MustParseAddr(cases[i].addr).String() || j.Pass != (result == "pass") || got != detail {
+			t.Errorf("--json line %q, want %s %s", l, cases[i].addr, cases[i].result)
+		}
+		results[j.Addr] = j
+	}
+	// Two names, the second confirms: both asked, in the order of the
+	// answer.
+	if j := results["192.0.2.11"]; !slices.Equal(j.PTR, []string{"other.example.com.", "host11.example.com."}) || len(j.Forward) != 2 ||
+		j.Forward[0].Error == "" || !slices.Equal(j.Forward[0].Addrs, []string{"192.0.2.99"}) || j.Forward[1].Error != "" {
+		t.Errorf("--json of 192.0.2.11: %+v", j)
+	}
+	// The whole PTR answer, from TCP: its ninth name confirms.
+	if j := results["192.0.2.21"]; len(j.PTR) != 9 || len(j.Forward) != 9 || j.Forward[8].Name != "big.example.com." {
+		t.Errorf("--json of 192.0.2.21: %+v", j)
+	}
+
+	// A server that stops answering: 198.51.100.0 is answered (its name
+	// is not), then nothing; check ends with exit 3 after 64 addresses
+	// in a row got no reply.
+	r = ctl(t, "check", "--server", s.Addr, "--query-timeout", "200ms", "--tries", "1", "--cidr", "198.51.100.0/24").must(t, 3, "server gone")
+	if !strings.Contains(r.stderr, "stopped answering") {
+		t.Errorf("server gone: %q", r.stderr)
+	}
+	if !strings.HasPrefix(r.stdout, "198.51.100.0\tfail\tslow.example.com.: A query: no reply (timed out)\n") || strings.Count(r.stdout, "\n") >= 256 {
+		t.Errorf("server gone: output\n%s", r.stdout)
+	}
 }
