@@ -229,25 +229,9 @@ func TestRptrctl(t *testing.T) {
 
 		// --json: one object per address, in the same order.
 		r = ctl(t, append(args, "--json")...).must(t, 1, "check --json")
-		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-		if len(lines) != len(cases) {
-			t.Fatalf("check --json: %d lines:\n%s", len(lines), r.stdout)
-		}
-		for i, l := range lines {
-			var j checkJSON
-			if err := json.Unmarshal([]byte(l), &j); err != nil {
-				t.Fatalf("--json line %q: %v", l, err)
-			}
-			result, detail, _ := strings.Cut(cases[i].result, "\t")
-			got := j.Reason
-			if j.Pass {
-				got = j.Name
-			}
-			if j.Addr != cases[i].addr || j.Pass != (result == "pass") || got != detail {
-				t.Errorf("--json line %q, want %s %s", l, cases[i].addr, cases[i].result)
-			}
+		for _, j := range jsonChecks(t, r.stdout, cases) {
 			if j.Pass && (len(j.Forward) != 1 || len(j.Forward[0].Addrs) == 0 || j.PTR[0] != j.Name) {
-				t.Errorf("--json line %q: no forward detail", l)
+				t.Errorf("--json of %s: no forward detail: %+v", j.Addr, j)
 			}
 		}
 	})
@@ -570,24 +554,8 @@ func TestRptrctlCheck(t *testing.T) {
 
 	// --json: one object per address, in the same order.
 	r = ctl(t, append(args, "--json")...).must(t, 1, "--json")
-	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	if len(lines) != len(cases) {
-		t.Fatalf("--json: %d lines:\n%s", len(lines), r.stdout)
-	}
 	results := map[string]checkJSON{}
-	for i, l := range lines {
-		var j checkJSON
-		if err := json.Unmarshal([]byte(l), &j); err != nil {
-			t.Fatalf("--json line %q: %v", l, err)
-		}
-		result, detail, _ := strings.Cut(cases[i].result, "\t")
-		got := j.Reason
-		if j.Pass {
-			got = j.Name
-		}
-		if j.Addr != netip.MustParseAddr(cases[i].addr).String() || j.Pass != (result == "pass") || got != detail {
-			t.Errorf("--json line %q, want %s %s", l, cases[i].addr, cases[i].result)
-		}
+	for _, j := range jsonChecks(t, r.stdout, cases) {
 		results[j.Addr] = j
 	}
 	// Two names, the second confirms: both asked, in the order of the
@@ -611,4 +579,32 @@ func TestRptrctlCheck(t *testing.T) {
 	if !strings.HasPrefix(r.stdout, "198.51.100.0\tfail\tslow.example.com.: A query: no reply (timed out)\n") || strings.Count(r.stdout, "\n") >= 256 {
 		t.Errorf("server gone: output\n%s", r.stdout)
 	}
+}
+
+// jsonChecks parses the output of check --json and checks it line by line
+// against want: each address (in any spelling) with "pass\tNAME" or
+// "fail\tREASON", in order.
+func jsonChecks(t *testing.T, stdout string, want []struct{ addr, result string }) []checkJSON {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("check --json: %d lines, want %d:\n%s", len(lines), len(want), stdout)
+	}
+	var all []checkJSON
+	for i, l := range lines {
+		var j checkJSON
+		if err := json.Unmarshal([]byte(l), &j); err != nil {
+			t.Fatalf("--json line %q: %v", l, err)
+		}
+		result, detail, _ := strings.Cut(want[i].result, "\t")
+		got := j.Reason
+		if j.Pass {
+			got = j.Name
+		}
+		if j.Addr != netip.MustParseAddr(want[i].addr).String() || j.Pass != (result == "pass") || got != detail {
+			t.Errorf("--json line %q, want %s %s", l, want[i].addr, want[i].result)
+		}
+		all = append(all, j)
+	}
+	return all
 }
