@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -94,12 +95,14 @@ func isRoundTripFailure(err error) bool {
 	return !errors.Is(err, redis.Nil) && !isWrongType(err)
 }
 
-// Write is a record to store at an address. Expire, when not zero, is when
-// the key expires; a zero Expire leaves the key without expiry.
+// Write is a record to store at an address. ExpireIn, when not zero, is
+// how long the key lives; it is relative, so that the expiry follows
+// Redis's clock rather than the writer's. Zero leaves the key without
+// expiry.
 type Write struct {
-	Addr   netip.Addr
-	Record Record
-	Expire time.Time
+	Addr     netip.Addr
+	Record   Record
+	ExpireIn time.Duration
 }
 
 // Value returns how rec is stored: the string form (the name without its
@@ -132,20 +135,22 @@ func (a *Admin) queueWrite(ctx context.Context, p redis.Pipeliner, w Write) {
 	} else {
 		p.HSet(ctx, key, hash...)
 	}
-	if !w.Expire.IsZero() {
-		p.PExpireAt(ctx, key, w.Expire)
+	if w.ExpireIn > 0 {
+		p.PExpire(ctx, key, w.ExpireIn)
 	}
 }
 
 // writeParallel is how many keys a cluster write sends at once.
 const writeParallel = 64
 
-// Put writes every record of ws. Each key is replaced in one MULTI/EXEC,
-// so that no reader sees it half written; outside a cluster the whole
-// batch is one transaction and one round trip. In a cluster, whose
-// transactions cannot span slots, each key is its own transaction, sent
-// writeParallel at a time.
-func (a *Admin) Put(ctx context.Context, ws []Write) error {
+// Put writes every record of ws and returns how many it wrote. Each key
+// is replaced in one MULTI/EXEC, so that no reader sees it half written;
+// outside a cluster the whole batch is one transaction and one round trip,
+// written whole or not at all. In a cluster, whose transactions cannot
+// span slots, each key is its own transaction, sent writeParallel at a
+// time: when one fails, others may have been written, and the count says
+// how many.
+func (a *Admin) Put(ctx context.Context, ws []Write) (int, error) {
 	if !a.cluster {
 		_, err := a.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			for _, w := range ws {
@@ -153,8 +158,12 @@ func (a *Admin) Put(ctx context.Context, ws []Write) error {
 			}
 			return nil
 		})
-		return err
+		if err != nil {
+			return 0, err
+		}
+		return len(ws), nil
 	}
+	var written atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(writeParallel)
 	for _, w := range ws {
@@ -163,10 +172,14 @@ func (a *Admin) Put(ctx context.Context, ws []Write) error {
 				a.queueWrite(gctx, p, w)
 				return nil
 			})
+			if err == nil {
+				written.Add(1)
+			}
 			return err
 		})
 	}
-	return g.Wait()
+	err := g.Wait()
+	return int(written.Load()), err
 }
 
 // Delete deletes the keys of addrs and returns how many existed.
@@ -188,14 +201,26 @@ func (a *Admin) DeleteKey(ctx context.Context, key string) error {
 	return a.client.Del(ctx, key).Err()
 }
 
-// Update reads addr's record, lets change alter it and writes it back,
-// keeping the key's expiry, as one optimistic transaction: a write by
-// someone else in between makes it start over. change gets ErrNotFound or
-// an *InvalidError as err when the key holds no valid record, and returns
-// the record to write and whether to write it.
-func (a *Admin) Update(ctx context.Context, addr netip.Addr, change func(rec Record, err error) (Record, bool, error)) error {
+// updateTries is how often SetDisabled starts over when the key changes
+// under it before it gives up.
+const updateTries = 10
+
+// ErrKeepsChanging is SetDisabled giving up on a key that others keep
+// writing.
+var ErrKeepsChanging = errors.New("the key kept changing while it was updated")
+
+// SetDisabled sets or clears the disabled flag of addr's record and
+// returns the record as it was. Only the flag changes: in the hash form,
+// the disabled field alone (other fields, the TTL and the expiry stay); a
+// string that is disabled becomes the hash form with its expiry carried
+// over as the remaining lifetime Redis reported. It is one optimistic
+// transaction: a write by someone else in between makes it start over, up
+// to updateTries times. It returns ErrNotFound or the *InvalidError of the
+// key when there is no valid record to change.
+func (a *Admin) SetDisabled(ctx context.Context, addr netip.Addr, disabled bool) (Record, error) {
 	key := a.Key(addr)
-	for {
+	var was Record
+	for range updateTries {
 		err := a.client.Watch(ctx, func(tx *redis.Tx) error {
 			start := time.Now()
 			var cmds lookupCmds
@@ -206,24 +231,34 @@ func (a *Admin) Update(ctx context.Context, addr netip.Addr, change func(rec Rec
 				return err
 			}
 			rec, err := cmds.decode(start)
-			var invalid *InvalidError
-			if err != nil && !errors.Is(err, ErrNotFound) && !errors.As(err, &invalid) {
+			if err != nil {
 				return err
 			}
-			next, write, err := change(rec, err)
-			if err != nil || !write {
-				return err
+			was = rec
+			if rec.Disabled == disabled {
+				return nil
 			}
+			hash := isWrongType(cmds.get.Err())
 			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				a.queueWrite(ctx, p, Write{Addr: addr, Record: next, Expire: rec.ExpiresAt})
+				switch {
+				case hash && disabled:
+					p.HSet(ctx, key, FieldDisabled, "1")
+				case hash:
+					p.HDel(ctx, key, FieldDisabled)
+				default:
+					// A string is never disabled: this disables it.
+					rec.Disabled = true
+					a.queueWrite(ctx, p, Write{Addr: addr, Record: rec, ExpireIn: cmds.pttl.Val()})
+				}
 				return nil
 			})
 			return err
 		}, key)
 		if !errors.Is(err, redis.TxFailedErr) {
-			return err
+			return was, err
 		}
 	}
+	return was, ErrKeepsChanging
 }
 
 // scanCount is the COUNT hint of each SCAN: how many keys Redis looks at per

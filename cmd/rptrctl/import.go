@@ -96,8 +96,8 @@ A $GENERATE line is one line: if one of its records is bad, none is
 written.
 
 Records are read from Redis in batches and only those that differ in
-name, TTL or disabled flag are written (each batch in one pipelined
-transaction); an unchanged record keeps its key's expiry, a new or changed
+name, TTL or disabled flag are written (each batch in one transaction;
+in a cluster, each key); an unchanged record keeps its key's expiry, a new or changed
 one is written without expiry, as set does. The summary counts records
 read, written (new and changed), unchanged, duplicates, SOA/NS records
 skipped, and lines rejected (and the records on them, not written); with
@@ -394,9 +394,11 @@ func (im *importer) write(ctx context.Context, s *ptrstore.Admin, recs []pending
 		wg.Add(1)
 		go func() {
 			defer func() { <-slots; wg.Done() }()
-			fresh, changed, unchanged, err := im.writeBatch(ctx, s, batch)
+			fresh, changed, unchanged, written, err := im.writeBatch(ctx, s, batch)
 			mu.Lock()
 			defer mu.Unlock()
+			// In a cluster, a failed batch may have written some keys.
+			sum.Written += written
 			if err != nil {
 				if firstErr == nil {
 					firstErr = err
@@ -405,7 +407,6 @@ func (im *importer) write(ctx context.Context, s *ptrstore.Admin, recs []pending
 			}
 			sum.New += fresh
 			sum.Changed += changed
-			sum.Written += fresh + changed
 			sum.Unchanged += unchanged
 			bar.Add(len(batch))
 		}()
@@ -414,8 +415,9 @@ func (im *importer) write(ctx context.Context, s *ptrstore.Admin, recs []pending
 	return firstErr
 }
 
-// writeBatch reads the records of batch and writes those that differ.
-func (im *importer) writeBatch(ctx context.Context, s *ptrstore.Admin, batch []pending) (fresh, changed, unchanged int, err error) {
+// writeBatch reads the records of batch and writes those that differ;
+// written is how many it wrote, also when it failed.
+func (im *importer) writeBatch(ctx context.Context, s *ptrstore.Admin, batch []pending) (fresh, changed, unchanged, written int, err error) {
 	ctx, cancel := context.WithTimeout(ctx, im.app.timeout)
 	defer cancel()
 	addrs := make([]netip.Addr, len(batch))
@@ -424,7 +426,7 @@ func (im *importer) writeBatch(ctx context.Context, s *ptrstore.Admin, batch []p
 	}
 	res, err := s.GetMany(ctx, addrs)
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	var ws []ptrstore.Write
 	for i, r := range res {
@@ -438,16 +440,20 @@ func (im *importer) writeBatch(ctx context.Context, s *ptrstore.Admin, batch []p
 		case r.Err == nil || errors.As(r.Err, &invalid):
 			changed++
 		default:
-			return 0, 0, 0, r.Err
+			return 0, 0, 0, 0, r.Err
 		}
 		ws = append(ws, ptrstore.Write{Addr: batch[i].addr, Record: batch[i].rec})
 	}
-	if len(ws) > 0 && !im.dryRun {
-		if err := s.Put(ctx, ws); err != nil {
-			return 0, 0, 0, err
+	if im.dryRun {
+		// What would be written, for the summary.
+		return fresh, changed, unchanged, len(ws), nil
+	}
+	if len(ws) > 0 {
+		if written, err = s.Put(ctx, ws); err != nil {
+			return 0, 0, 0, written, err
 		}
 	}
-	return fresh, changed, unchanged, nil
+	return fresh, changed, unchanged, written, nil
 }
 
 func (im *importer) printSummary(sum importSummary) {

@@ -139,13 +139,11 @@ not reply exits with 3. Nothing is written either way.`,
 				}
 				rec.HasTTL = true
 			}
-			w := ptrstore.Write{Addr: addr, Record: rec}
-			if expire < 0 {
-				return usageErrorf("--expire %v is negative", expire)
+			if expire != 0 && expire < time.Second {
+				// Shorter, the key could be gone before it is read back.
+				return usageErrorf("--expire %v: give at least 1s", expire)
 			}
-			if expire > 0 {
-				w.Expire = time.Now().Add(expire)
-			}
+			w := ptrstore.Write{Addr: addr, Record: rec, ExpireIn: expire}
 			ctx := cmd.Context()
 			if verify {
 				if err := confirmForward(ctx, server, name, addr); err != nil {
@@ -162,7 +160,7 @@ not reply exits with 3. Nothing is written either way.`,
 			if err != nil {
 				return err
 			}
-			if err := s.Put(ctx, []ptrstore.Write{w}); err != nil {
+			if _, err := s.Put(ctx, []ptrstore.Write{w}); err != nil {
 				return err
 			}
 			return a.show(ctx, s, addr)
@@ -258,9 +256,11 @@ func stateCommand(a *app, verb string, disabled bool) *cobra.Command {
 	return &cobra.Command{
 		Use:   verb + " IP",
 		Short: strings.ToUpper(verb[:1]) + verb[1:] + " a record",
-		Long: verb + ` sets the disabled flag of IP's record, keeping its name, TTL and expiry.
-A disabled record stays in Redis and is not served. A record without TTL
-that is enabled again is written back in the string form.`,
+		Long: verb + ` sets the disabled flag of IP's record and changes nothing else: in the
+hash form only the disabled field is set or removed (the name, the TTL, any
+other field and the key's expiry stay); a record in the string form that is
+disabled becomes the hash form, with the key's remaining lifetime carried
+over. A disabled record stays in Redis and is not served.`,
 		Example: "  rptrctl " + verb + " 192.0.2.10",
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -273,18 +273,14 @@ that is enabled again is written back in the string form.`,
 			if err != nil {
 				return err
 			}
-			err = s.Update(ctx, addr, func(rec ptrstore.Record, err error) (ptrstore.Record, bool, error) {
-				switch {
-				case errors.Is(err, ptrstore.ErrNotFound):
-					return rec, false, &exitError{code: exitProblems, err: fmt.Errorf("no record for %s", addr)}
-				case err != nil:
-					return rec, false, &exitError{code: exitProblems, err: fmt.Errorf("%v; fix it with set first", err)}
-				}
-				changed := rec.Disabled != disabled
-				rec.Disabled = disabled
-				return rec, changed, nil
-			})
-			if err != nil {
+			_, err = s.SetDisabled(ctx, addr, disabled)
+			var invalid *ptrstore.InvalidError
+			switch {
+			case errors.Is(err, ptrstore.ErrNotFound):
+				return &exitError{code: exitProblems, err: fmt.Errorf("no record for %s", addr)}
+			case errors.As(err, &invalid):
+				return &exitError{code: exitProblems, err: fmt.Errorf("%v; fix it with set first", err)}
+			case err != nil:
 				return err
 			}
 			return a.show(ctx, s, addr)

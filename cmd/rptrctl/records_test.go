@@ -95,6 +95,8 @@ func TestRejects(t *testing.T) {
 		{"set", "192.0.2.1", "a.example.com", "--ttl", "-5"},
 		{"set", "192.0.2.1", "a.example.com", "--ttl", "2147483648"},
 		{"set", "192.0.2.1", "a.example.com", "--expire", "soon"},
+		{"set", "192.0.2.1", "a.example.com", "--expire", "1ms"},
+		{"set", "192.0.2.1", "a.example.com", "--expire", "-1h"},
 		{"set", "192.0.2.1"},
 		{"get"},
 		{"list", "10.0.0.1/8"},
@@ -135,8 +137,21 @@ func TestDisableEnable(t *testing.T) {
 		t.Errorf("disable lost the expiry: PTTL %v", ttl)
 	}
 	e.must(exitOK, "enable", "192.0.2.1")
-	if typ := e.redis.Type(ctx, e.key("192.0.2.1")).Val(); typ != "string" {
-		t.Errorf("enabled record without ttl is a %s, want a string", typ)
+	if got := e.redis.HGetAll(ctx, e.key("192.0.2.1")).Val(); len(got) != 1 || got["ptr"] != "a.example.com" {
+		t.Errorf("enable left %v, want the hash with ptr alone", got)
+	}
+	if ttl := e.redis.PTTL(ctx, e.key("192.0.2.1")).Val(); ttl < 59*time.Minute {
+		t.Errorf("enable lost the expiry: PTTL %v", ttl)
+	}
+	// Only the disabled field changes: an operator's own fields stay.
+	e.redis.HSet(ctx, e.key("192.0.2.5"), "ptr", "e.example.com", "ttl", "300", "owner", "ticket-42")
+	e.must(exitOK, "disable", "192.0.2.5")
+	if got := e.redis.HGetAll(ctx, e.key("192.0.2.5")).Val(); got["owner"] != "ticket-42" || got["ttl"] != "300" || got["disabled"] != "1" {
+		t.Errorf("disable of a hash with other fields left %v", got)
+	}
+	e.must(exitOK, "enable", "192.0.2.5")
+	if got := e.redis.HGetAll(ctx, e.key("192.0.2.5")).Val(); got["owner"] != "ticket-42" || got["disabled"] != "" || len(got) != 3 {
+		t.Errorf("enable of a hash with other fields left %v", got)
 	}
 	e.must(exitOK, "disable", "192.0.2.2")
 	if got := e.redis.HGetAll(ctx, e.key("192.0.2.2")).Val(); got["ttl"] != "60" || got["disabled"] != "1" {
