@@ -377,6 +377,25 @@ func TestImportRejects(t *testing.T) {
 				"192.0.2.41": "abs.example.com. 60",
 			},
 		},
+		{
+			// A blank owner is the previous line's: when that line was
+			// rejected, so is the blank-owner line, rather than take the
+			// owner of a line before it.
+			name: "blank owner", file: "blank.zone",
+			content: "$ORIGIN 2.0.192.in-addr.arpa.\n" + // 1
+				"10 PTR a.example.com.\n" + // 2
+				"11 PTR b..example.com.\n" + // 3
+				"   PTR c.example.com.\n" + // 4
+				"12 PTR d.example.com.\n" + // 5
+				"   60 PTR d.example.com.\n", // 6: a repeat of 12, with a TTL: a conflict
+			rejected: map[int]string{
+				3: "bad PTR Ptr",
+				4: "the line of the previous owner, 3, was rejected",
+				5: "conflict: 192.0.2.12 is given different records on lines 5, 6",
+				6: "conflict: 192.0.2.12 is given different records on lines 5, 6",
+			},
+			want: map[string]string{"192.0.2.10": "a.example.com. -"},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

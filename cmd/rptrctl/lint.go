@@ -62,6 +62,9 @@ type linter struct {
 	counts  map[string]int
 	movable int // non-canonical keys that --fix would move
 	later   []misspelt
+	// disagree holds the addresses that misspelt keys give different
+	// records.
+	disagree map[netip.Addr]bool
 }
 
 func lintCommand(a *app) *cobra.Command {
@@ -84,7 +87,9 @@ and for a misspelt address the canonical key it means. Kinds:
                   are read as decimal, not octal
   conflict        non-canonical, and the canonical key exists as well; the
                   reason says whether it holds the same record (then this
-                  key is a redundant duplicate) or a different one
+                  key is a redundant duplicate) or a different one. Also
+                  each of several misspellings of one address that give
+                  different records: which one is meant is for a human
   fixed           non-canonical, and moved to the canonical key by --fix
 
 --fix moves each non-canonical key whose canonical key does not exist to the
@@ -186,6 +191,19 @@ const settleBatch = 1000
 // settleAll reports the misspelt keys, after reading their canonical keys
 // to find conflicts, and with --fix moves them.
 func (l *linter) settleAll(ctx context.Context) error {
+	// Spellings of one address that hold different records: which one is
+	// meant is for a human to say, so none of them is moved.
+	first := map[netip.Addr]misspelt{}
+	l.disagree = map[netip.Addr]bool{}
+	for _, m := range l.later {
+		f, ok := first[m.addr]
+		switch {
+		case !ok:
+			first[m.addr] = m
+		case m.res.Err != nil || f.res.Err != nil || !m.res.Record.SameAs(f.res.Record):
+			l.disagree[m.addr] = true
+		}
+	}
 	for start := 0; start < len(l.later); start += settleBatch {
 		chunk := l.later[start:min(start+settleBatch, len(l.later))]
 		addrs := make([]netip.Addr, len(chunk))
@@ -211,6 +229,11 @@ func (l *linter) settle(ctx context.Context, m misspelt, canon ptrstore.Result) 
 	f := finding{Key: m.res.Key, Kind: kindNonCanonical, Reason: m.reason, Canonical: l.s.Key(m.addr)}
 	if !errors.Is(canon.Err, ptrstore.ErrNotFound) {
 		return l.conflict(f, m, canon)
+	}
+	if l.disagree[m.addr] {
+		f.Kind = kindConflict
+		f.Reason += "; other keys spell the same address with a different record; none of them moved"
+		return l.report(f)
 	}
 	if m.res.Err == nil {
 		l.movable++

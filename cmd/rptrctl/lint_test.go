@@ -432,6 +432,23 @@ func checkSpellings(t *testing.T, c redis.Cmdable, prefix string, args []string)
 	if n := c.Exists(ctx, key("2001:DB8::40")).Val() + c.Exists(ctx, key("2001:0db8::40")).Val(); n != 1 {
 		t.Errorf("%d of the two spellings left, want the conflicting one", n)
 	}
+
+	// Two spellings with different records: neither is moved, both are
+	// conflicts, since which one is meant is for a human to say.
+	c.Set(ctx, key("010.0.0.1"), "a.example.com", 0)
+	c.Set(ctx, key("10.0.0.01"), "b.example.com", 0)
+	out.Reset()
+	errOut.Reset()
+	code = run(ctx, append(append([]string{}, args...), "--prefix", prefix, "lint", "--fix"), strings.NewReader(""), &out, &errOut)
+	conflicts := 0
+	for line := range strings.Lines(out.String()) {
+		if f := strings.Split(line, "\t"); len(f) > 2 && f[1] == kindConflict && strings.Contains(f[2], "other keys spell the same address with a different record") {
+			conflicts++
+		}
+	}
+	if code != exitProblems || conflicts != 2 || c.Exists(ctx, key("10.0.0.1")).Val() != 0 {
+		t.Errorf("lint --fix of two spellings with different records: exit %d, stdout %q", code, out.String())
+	}
 }
 
 // TestLintFixCluster: in a cluster, keys in different hash slots are

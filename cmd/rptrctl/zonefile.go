@@ -31,6 +31,7 @@ type zoneState struct {
 	hasTTL    bool
 	badTTL    int    // line of a rejected $TTL, while it is in force
 	owner     string // owner of the previous record, for a blank owner
+	badOwner  int    // line of a rejected record whose owner a blank owner would be
 }
 
 // readZone reads the PTR records of a zone file into in. origin, when not
@@ -82,11 +83,18 @@ func (z *zoneState) entry(line int, text string, blankOwner bool, in *intake) {
 	}
 	afterOwner := fields[1:]
 	if blankOwner {
-		if z.owner == "" {
+		switch {
+		case z.owner == "" && z.badOwner > 0:
+			in.reject(line, fmt.Sprintf("line starts with a blank (the previous owner), and the line of the previous owner, %d, was rejected", z.badOwner))
+			return
+		case z.owner == "":
 			in.reject(line, "line starts with a blank (the previous owner) but no record came before")
 			return
 		}
 		text, afterOwner = z.owner+text, fields
+	} else {
+		// Known again only if this line's owner parses.
+		z.owner, z.badOwner = "", line
 	}
 	z.records(line, text, explicitTTL(afterOwner), false, in)
 }
