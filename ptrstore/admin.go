@@ -271,7 +271,7 @@ const scanCount = 1000
 // so that a large keyspace does not block Redis. In a cluster it scans
 // every master. fn's error stops the scan.
 func (a *Admin) Scan(ctx context.Context, pattern string, fn func([]Result) error) error {
-	match := a.prefix + "ptr:" + pattern
+	match := globEscape(a.prefix+"ptr:") + pattern
 	scan := func(ctx context.Context, c redis.Cmdable) error {
 		var cursor uint64
 		for {
@@ -387,4 +387,17 @@ func (a *Admin) MoveKey(ctx context.Context, from, to string) (bool, error) {
 		err = ErrMoveRaced
 	}
 	return err == nil, err
+}
+
+// globEscape escapes the characters that SCAN's MATCH reads as a pattern,
+// so that a prefix such as "{tenant}[1]:" matches only itself.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		if strings.ContainsRune(`*?[]\`, c) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }

@@ -99,3 +99,14 @@ func TestMoveKey(t *testing.T) {
 		t.Errorf("MoveKey of a missing key: %v, want ErrNotFound", err)
 	}
 }
+
+func TestGlobEscape(t *testing.T) {
+	for in, want := range map[string]string{
+		"rptr:ptr:":         "rptr:ptr:",
+		"a*b?c[d]e\\f:ptr:": `a\*b\?c\[d\]e\\f:ptr:`,
+	} {
+		if got := globEscape(in); got != want {
+			t.Errorf("globEscape(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

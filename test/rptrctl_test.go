@@ -525,7 +525,7 @@ func TestRptrctlCheck(t *testing.T) {
 				if strings.HasPrefix(tc.result, "fail") {
 					code = 1
 				}
-				r := ctl(t, "check", tc.addr, "--server", s.Addr, "--query-timeout", "250ms").must(t, code, tc.addr)
+				r := ctl(t, "check", tc.addr, "--server", s.Addr, "--query-timeout", "500ms").must(t, code, tc.addr)
 				if want := line(tc.addr, tc.result); r.stdout != want {
 					t.Errorf("got %q, want %q", r.stdout, want)
 				}
@@ -538,7 +538,7 @@ func TestRptrctlCheck(t *testing.T) {
 
 	// All at once, concurrently: the same lines, in input order, though
 	// the slow address ends after those behind it.
-	args := []string{"check", "--server", s.Addr, "--query-timeout", "250ms", "--concurrency", "4"}
+	args := []string{"check", "--server", s.Addr, "--query-timeout", "500ms", "--concurrency", "4"}
 	var want strings.Builder
 	for _, tc := range cases {
 		args = append(args, tc.addr)
@@ -572,7 +572,7 @@ func TestRptrctlCheck(t *testing.T) {
 	// A server that stops answering: 198.51.100.0 is answered (its name
 	// is not), then nothing; check ends with exit 3 after 64 addresses
 	// in a row got no reply.
-	r = ctl(t, "check", "--server", s.Addr, "--query-timeout", "200ms", "--tries", "1", "--cidr", "198.51.100.0/24").must(t, 3, "server gone")
+	r = ctl(t, "check", "--server", s.Addr, "--query-timeout", "500ms", "--tries", "1", "--cidr", "198.51.100.0/24").must(t, 3, "server gone")
 	if !strings.Contains(r.stderr, "stopped answering") {
 		t.Errorf("server gone: %q", r.stderr)
 	}

@@ -75,7 +75,11 @@ func (a *app) store(ctx context.Context) (*ptrstore.Admin, error) {
 	if mode == "server" {
 		mode = ptrstore.ModeServer
 	}
-	r, err := ptrstore.ParseRedis(mode, a.redisURL)
+	url := a.redisURL
+	if url == "" {
+		url = envOr("RPTR_REDIS_URL", ptrstore.DefaultURL)
+	}
+	r, err := ptrstore.ParseRedis(mode, url)
 	if err != nil {
 		return nil, usageErrorf("--redis: %v", err)
 	}
@@ -173,15 +177,17 @@ unreachable, a file unreadable).`,
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	f := root.PersistentFlags()
-	f.StringVar(&a.redisURL, "redis", envOr("RPTR_REDIS_URL", ptrstore.DefaultURL),
-		"Redis URL, as in the plugin's redis option (env RPTR_REDIS_URL)")
+	// The environment is read when the flag is not given, not as the
+	// flag's default: --help would print a URL's password.
+	f.StringVar(&a.redisURL, "redis", "",
+		"Redis URL, as in the plugin's redis option (default: $RPTR_REDIS_URL, else "+ptrstore.DefaultURL+")")
 	f.StringVar(&a.mode, "mode", "server", "how --redis reaches Redis: server, sentinel or cluster")
 	f.StringVar(&a.prefix, "prefix", ptrstore.DefaultPrefix, "key prefix, as in the plugin's prefix option")
 	f.StringVar(&a.tlsCA, "tls-ca", "", "CA file that signed Redis's certificate (turns TLS on)")
 	f.StringVar(&a.tlsCert, "tls-cert", "", "client certificate file (with --tls-key)")
 	f.StringVar(&a.tlsKey, "tls-key", "", "client key file")
 	f.StringVar(&a.tlsServerName, "tls-servername", "", "name Redis's certificate must hold, default the URL's host")
-	f.DurationVar(&a.timeout, "timeout", 10*time.Second, "how long to wait for Redis to answer the first command")
+	f.DurationVar(&a.timeout, "timeout", 10*time.Second, "how long to wait for Redis to answer the first command, and each batch of import")
 	f.BoolVar(&a.json, "json", false, "write JSON, one object per line, for scripts")
 	for _, c := range commands {
 		root.AddCommand(c(a))

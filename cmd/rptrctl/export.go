@@ -37,7 +37,8 @@ KEYS; the order is Redis's.
         $ORIGIN or $TTL: "10.2.0.192.in-addr.arpa. 300 IN PTR mail.example.com.",
         and no TTL field when the record has none. A zone file cannot say
         that a record is disabled: disabled records are written as comments
-        ("; disabled: ..."), which import skips, and a warning counts them.
+        ("; disabled: ..."), which import skips, a warning counts them,
+        and export exits with 1.
         Use csv to carry them. The output is a list of records for import,
         not a zone to serve: it has no SOA or NS.
 
@@ -92,7 +93,12 @@ summary of what was exported goes to stderr.`,
 			if err != nil {
 				return &exitError{code: exitFailure, err: fmt.Errorf("export stopped after %d records: %w", ex.records, err)}
 			}
-			return problems(ex.invalid, "invalid records skipped")
+			if ex.invalid > 0 {
+				return problems(ex.invalid, "invalid records skipped")
+			}
+			// A zone cannot say "disabled": the output does not import
+			// back to the same records.
+			return problems(ex.disabled, "disabled records written as comments, which import does not read back (use --format csv)")
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", formatCSV, "output format: csv or zone")

@@ -139,6 +139,11 @@ func TestExportFormat(t *testing.T) {
 		t.Errorf("export summary %q", errOut)
 	}
 
+	// A disabled record, which a zone cannot carry, makes it exit 1.
+	if out, errOut, code := e.ctl("", "export", "--format", "zone", "2001:db8::/32"); code != exitProblems || !strings.Contains(out, "; disabled: ") {
+		t.Errorf("export zone of a disabled record: exit %d, want 1\n%s\n%s", code, out, errOut)
+	}
+
 	for _, args := range [][]string{
 		{"export", "--format", "hosts"},
 		{"--json", "export"},

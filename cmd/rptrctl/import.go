@@ -517,6 +517,11 @@ func detectFormat(file string, head []byte) (string, error) {
 			return formatZone, nil
 		}
 		fields := strings.Fields(l)
+		if _, err := netip.ParseAddr(strings.Split(fields[0], "%")[0]); err == nil && len(fields) >= 2 && !strings.Contains(fields[0], ",") {
+			// An address, a blank and a name: a hosts file, whatever its
+			// aliases are called ("ns", say).
+			return formatHosts, nil
+		}
 		for _, f := range fields {
 			switch strings.ToUpper(f) {
 			case "PTR", "SOA", "NS":
@@ -570,6 +575,16 @@ func readCSV(r io.Reader, in *intake) error {
 			return err
 		}
 		line, _ := cr.FieldPos(0)
+		last, _ := cr.FieldPos(len(fields) - 1)
+		if last += strings.Count(fields[len(fields)-1], "\n"); last != line {
+			// A quote left open takes the lines after it into one field;
+			// no valid record spans lines.
+			for l := line; l <= last; l++ {
+				in.reject(l, fmt.Sprintf("a quoted field runs from line %d to line %d", line, last))
+			}
+			first = false
+			continue
+		}
 		if first {
 			first = false
 			if isCSVHeader(fields) {

@@ -378,6 +378,21 @@ func TestImportRejects(t *testing.T) {
 			},
 		},
 		{
+			// A quote left open would take the next lines into one field.
+			name: "open quote", file: "q.csv",
+			content: "192.0.2.1,a.example.com\n" + // 1
+				"192.0.2.2,\"b.example.com\n" + // 2
+				"192.0.2.3,c.example.com\n" + // 3
+				"192.0.2.4,d.example.com\"\n" + // 4
+				"192.0.2.5,e.example.com\n", // 5
+			rejected: map[int]string{
+				2: "a quoted field runs from line 2 to line 4",
+				3: "a quoted field runs from line 2 to line 4",
+				4: "a quoted field runs from line 2 to line 4",
+			},
+			want: map[string]string{"192.0.2.1": "a.example.com. -", "192.0.2.5": "e.example.com. -"},
+		},
+		{
 			// A blank owner is the previous line's: when that line was
 			// rejected, so is the blank-owner line, rather than take the
 			// owner of a line before it.
@@ -596,6 +611,8 @@ func TestDetectFormat(t *testing.T) {
 		{"-", "\"192.0.2.1\",a\n", formatCSV},
 		{"records", "192.0.2.1 a.example.com alias\n", formatHosts},
 		{"-", "fe80::1%lo0 a.example.com\n", formatHosts},
+		{"-", "192.0.2.53 ns.example.com ns\n", formatHosts},
+		{"-", "192.0.2.1, a.example.com\n", formatCSV},
 		{"-", "192.0.2.1\n", ""},
 		{"-", "a.example.com 192.0.2.1\n", ""},
 	} {

@@ -21,9 +21,9 @@ func init() {
 // parseAddr parses an address as given on the command line, in any form
 // netip reads ("2001:0db8::1" too); keys use its canonical text.
 func parseAddr(s string) (netip.Addr, error) {
-	addr, err := netip.ParseAddr(s)
-	if err != nil || addr.Zone() != "" {
-		return netip.Addr{}, usageErrorf("%q is not an IP address", s)
+	addr, err := lineAddr(s)
+	if err != nil {
+		return netip.Addr{}, usageErrorf("%v", err)
 	}
 	return addr, nil
 }
@@ -181,17 +181,21 @@ func (a *app) show(ctx context.Context, s *ptrstore.Admin, addr netip.Addr) erro
 		return err
 	}
 	r := res[0]
-	if r.Err != nil && !errors.Is(r.Err, ptrstore.ErrNotFound) {
-		var invalid *ptrstore.InvalidError
-		if !errors.As(r.Err, &invalid) {
-			return r.Err
-		}
-	}
-	if errors.Is(r.Err, ptrstore.ErrNotFound) {
+	var invalid *ptrstore.InvalidError
+	switch {
+	case errors.Is(r.Err, ptrstore.ErrNotFound):
 		if a.json {
 			a.printJSON(toJSON(r))
 		}
 		return &exitError{code: exitProblems, err: fmt.Errorf("no record for %s", addr)}
+	case errors.As(r.Err, &invalid):
+		// Shown, and an error: the plugin serves it as no record.
+		if err := a.printRecord(r); err != nil {
+			return err
+		}
+		return &exitError{code: exitProblems, err: fmt.Errorf("the record of %s is invalid, and served as none", addr)}
+	case r.Err != nil:
+		return r.Err
 	}
 	return a.printRecord(r)
 }
@@ -200,7 +204,7 @@ func getCommand(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:     "get IP",
 		Short:   "Show a record",
-		Long:    "get shows the record of IP as the plugin reads it; it exits with 1 when there is none.",
+		Long:    "get shows the record of IP as the plugin reads it; it exits with 1 when there is none, or when it is invalid (the plugin then serves none).",
 		Example: "  rptrctl get 192.0.2.10\n  rptrctl get --json 2001:db8::25",
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -118,6 +118,10 @@ func TestGetDelMissing(t *testing.T) {
 	if _, errOut, code := e.ctl("", "get", "192.0.2.99"); code != exitProblems || !strings.Contains(errOut, "no record for 192.0.2.99") {
 		t.Errorf("get of a missing record: exit %d, %q", code, errOut)
 	}
+	e.redis.Set(context.Background(), e.key("192.0.2.3"), "not a name", 0)
+	if out := e.must(exitProblems, "get", "192.0.2.3"); !strings.Contains(out, "\tinvalid: ") {
+		t.Errorf("get of an invalid record printed %q", out)
+	}
 	e.must(exitOK, "set", "192.0.2.1", "a.example.com")
 	if out := e.must(exitProblems, "del", "192.0.2.1", "192.0.2.2"); !strings.Contains(out, "deleted 1 of 2") {
 		t.Errorf("del printed %q", out)
@@ -211,13 +215,15 @@ func TestRedisUnreachable(t *testing.T) {
 // TestHelp: every command has help, and it says what the command does.
 func TestHelp(t *testing.T) {
 	e := newEnv(t)
+	// A password in the environment's URL never shows in help.
+	t.Setenv("RPTR_REDIS_URL", "redis://operator:s3cret-in-env@127.0.0.1:1/0")
 	root := newRoot(&app{})
 	for _, c := range root.Commands() {
 		if c.Name() == "completion" || c.Name() == "help" {
 			continue
 		}
 		out := e.must(exitOK, c.Name(), "--help")
-		if !strings.Contains(out, "Usage:") || !strings.Contains(out, c.Long[:20]) {
+		if !strings.Contains(out, "Usage:") || !strings.Contains(out, c.Long[:20]) || strings.Contains(out, "s3cret") {
 			t.Errorf("%s --help:\n%s", c.Name(), out)
 		}
 	}

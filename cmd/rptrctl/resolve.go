@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rptr-dns/rptr/reverse"
 )
 
 // resolver asks one DNS server, with recursion desired: a resolver, or an
@@ -199,7 +201,7 @@ func (r *resolver) addrs(ctx context.Context, name string, qtype uint16) ([]neti
 // ptrs returns the PTR targets of addr, after any CNAMEs (RFC 2317). An
 // empty answer or NXDOMAIN is an error saying so.
 func (r *resolver) ptrs(ctx context.Context, addr netip.Addr) ([]string, error) {
-	rcode, rrs, err := r.lookup(ctx, reverseName(addr), dns.TypePTR)
+	rcode, rrs, err := r.lookup(ctx, reverse.AddrName(addr.Unmap()), dns.TypePTR)
 	if err != nil {
 		return nil, err
 	}
@@ -213,12 +215,6 @@ func (r *resolver) ptrs(ctx context.Context, addr netip.Addr) ([]string, error) 
 		return nil, &rcodeError{rcode: rcode, qtype: dns.TypePTR}
 	}
 	return names, nil
-}
-
-// reverseName is the in-addr.arpa. or ip6.arpa. name of addr.
-func reverseName(addr netip.Addr) string {
-	name, _ := dns.ReverseAddr(addr.Unmap().String()) // never fails on a valid address
-	return name
 }
 
 // confirmForward checks that name's A or AAAA records, asked of server,
