@@ -98,10 +98,12 @@ written.
 Records are read from Redis in batches and only those that differ in
 name, TTL or disabled flag are written (each batch in one transaction;
 in a cluster, each key); an unchanged record keeps its key's expiry, a new or changed
-one is written without expiry, as set does. The summary counts records
-read, written (new and changed), unchanged, duplicates, SOA/NS records
-skipped, and lines rejected (and the records on them, not written); with
---json it is one object: {"read":N,"written":N,"new":N,"changed":N,...}.
+one is written without expiry, as set does. The summary, on stderr,
+counts records read, written (new and changed), unchanged, duplicates,
+SOA/NS records skipped, and lines rejected (and the records on them, not
+written). With --json, stdout holds one object per rejected line,
+{"kind":"rejected","line":N,"reason":...}, then the summary,
+{"kind":"summary","read":N,"written":N,"new":N,"changed":N,...}.
 --dry-run reads Redis and reports the same counts without writing. The
 input is held in memory while it is imported: a few hundred bytes a
 record.
@@ -238,12 +240,14 @@ func (in *intake) resolve() (write []pending, dups, lost int) {
 
 // rejection is a rejected line as --json writes it.
 type rejection struct {
+	Kind   string `json:"kind"` // "rejected"
 	Line   int    `json:"line"`
 	Reason string `json:"reason"`
 }
 
 // importSummary is what import did, as --json writes it.
 type importSummary struct {
+	Kind       string `json:"kind"` // "summary"
 	File       string `json:"file"`
 	Format     string `json:"format"`
 	Read       int    `json:"read"`      // records read from the input
@@ -358,7 +362,7 @@ func (im *importer) reportRejected(rejected map[int]string) {
 	}
 	for _, l := range lines {
 		if a.json {
-			a.printJSON(rejection{Line: l, Reason: rejected[l]})
+			a.printJSON(rejection{Kind: "rejected", Line: l, Reason: rejected[l]})
 		} else {
 			fmt.Fprintf(a.stderr, "%s:%d: rejected: %s\n", name, l, rejected[l])
 		}
@@ -459,6 +463,7 @@ func (im *importer) writeBatch(ctx context.Context, s *ptrstore.Admin, batch []p
 func (im *importer) printSummary(sum importSummary) {
 	a := im.app
 	if a.json {
+		sum.Kind = "summary"
 		a.printJSON(sum)
 		return
 	}
@@ -488,7 +493,8 @@ func (im *importer) printSummary(sum importSummary) {
 	case sum.Error != "":
 		fmt.Fprintf(&b, "; stopped: Redis failed after %d records were written", sum.Written)
 	}
-	fmt.Fprintln(a.stdout, b.String())
+	// On stderr, as every command's summary: stdout is for records.
+	fmt.Fprintln(a.stderr, b.String())
 }
 
 // detectFormat tells the format of an input from its file name or, failing

@@ -96,12 +96,16 @@ func (e *env) importJSON(stdin string, want int, args ...string) (importSummary,
 	rejected := map[int]string{}
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		var rej rejection
-		if err := json.Unmarshal([]byte(l), &rej); err == nil && rej.Line > 0 {
-			rejected[rej.Line] = rej.Reason
-			continue
-		}
-		if err := json.Unmarshal([]byte(l), &sum); err != nil {
+		if err := json.Unmarshal([]byte(l), &rej); err != nil {
 			e.t.Fatalf("import --json wrote %q: %v", l, err)
+		}
+		switch rej.Kind {
+		case "rejected":
+			rejected[rej.Line] = rej.Reason
+		case "summary":
+			json.Unmarshal([]byte(l), &sum)
+		default:
+			e.t.Fatalf("import --json wrote %q, of no known kind", l)
 		}
 	}
 	return sum, rejected
@@ -492,7 +496,7 @@ func TestImportIdempotent(t *testing.T) {
 	if sum.Written != 0 || sum.Unchanged != 2500 {
 		t.Errorf("second import: %+v, want nothing written", sum)
 	}
-	if text := e.must(exitOK, "import", path); !strings.Contains(text, "2500 records read, 0 written (0 new, 0 changed), 2500 unchanged; 0 lines rejected") {
+	if _, text, code := e.ctl("", "import", path); code != exitOK || !strings.Contains(text, "2500 records read, 0 written (0 new, 0 changed), 2500 unchanged; 0 lines rejected") {
 		t.Errorf("second import printed %q", text)
 	}
 
@@ -553,7 +557,7 @@ func TestImportDuplicates(t *testing.T) {
 func TestImportStdin(t *testing.T) {
 	e := freshEnv(t)
 	out, errOut, code := e.ctl("ip,name\n192.0.2.1,a.example.com\n", "import", "-")
-	if code != exitOK || !strings.HasPrefix(out, "stdin (csv): 1 records read, 1 written (1 new, 0 changed)") {
+	if code != exitOK || out != "" || !strings.HasPrefix(errOut, "stdin (csv): 1 records read, 1 written (1 new, 0 changed)") {
 		t.Errorf("import - : exit %d\n%s%s", code, out, errOut)
 	}
 	_, errOut, code = e.ctl("192.0.2.1,a.example.com\n192.0.2.2,b_c\n", "import", "--format", "csv", "-")
@@ -650,7 +654,7 @@ func TestImportRedisFails(t *testing.T) {
 		t.Fatalf("Redis holds %d keys: the test wants a failure part way", n)
 	}
 	want := fmt.Sprintf("stopped: Redis failed after %d records were written", n)
-	if !strings.Contains(out, want) || !strings.Contains(errOut, fmt.Sprintf("rptrctl: import stopped after %d records were written: Redis: ", n)) || !strings.Contains(errOut, "EXECABORT") {
+	if !strings.Contains(errOut, want) || !strings.Contains(errOut, fmt.Sprintf("rptrctl: import stopped after %d records were written: Redis: ", n)) || !strings.Contains(errOut, "EXECABORT") {
 		t.Errorf("want %q and the cause\nstdout: %s\nstderr: %s", want, out, errOut)
 	}
 }
