@@ -272,10 +272,11 @@ func (c *Cache) fill(ctx context.Context, k uint64, addr netip.Addr, gen uint64)
 // classify tells the source's failure to answer from an answer: no
 // record, or an invalid one, which it returns.
 func classify(err error) (invalid *ptrstore.InvalidError, failure bool) {
-	if err == nil || errors.Is(err, ptrstore.ErrNotFound) || errors.As(err, &invalid) {
-		return invalid, false
+	if ptrstore.Failed(err) {
+		return nil, true
 	}
-	return nil, true
+	errors.As(err, &invalid)
+	return invalid, false
 }
 
 // staleProbe is how long after the source failed a lookup stale entries

@@ -61,20 +61,8 @@ func (a *Admin) GetMany(ctx context.Context, addrs []netip.Addr) ([]Result, erro
 
 // read reads the records at keys, each as the plugin would.
 func (a *Admin) read(ctx context.Context, keys []string) ([]Result, error) {
-	cmds := make([]lookupCmds, len(keys))
 	start := time.Now()
-	queue := func(p redis.Pipeliner) error {
-		for i, k := range keys {
-			cmds[i] = queueLookup(ctx, p, k)
-		}
-		return nil
-	}
-	var err error
-	if a.cluster {
-		_, err = a.client.Pipelined(ctx, queue)
-	} else {
-		_, err = a.client.TxPipelined(ctx, queue)
-	}
+	cmds, err := readKeys(ctx, a.client, a.cluster, keys)
 	res := make([]Result, len(keys))
 	for i, k := range keys {
 		res[i].Key = k

@@ -172,38 +172,58 @@ func (s *Store) lookupBatch(batch []*request) {
 	if len(batch) == 0 {
 		return
 	}
-	start := time.Now()
-	cmds := make([]lookupCmds, len(batch))
+	keys := make([]string, len(batch))
+	for i, r := range batch {
+		keys[i] = Key(s.prefix, r.addr)
+	}
 	// The error of the whole batch is ignored: each command carries its
 	// own, and one lookup's WRONGTYPE or nil is another's answer.
-	queue := func(p redis.Pipeliner) error {
-		for i, r := range batch {
-			cmds[i] = queueLookup(ctx, p, Key(s.prefix, r.addr))
-		}
-		return nil
-	}
-	if s.cluster {
-		// The keys of a batch lie in many slots, which no transaction
-		// spans; go-redis sends each node its share. A lookup that races a
-		// write may then mix the value before it and the lifetime after;
-		// the write's invalidation drops whatever the cache kept of it.
-		s.client.Pipelined(ctx, queue)
-	} else {
-		s.client.TxPipelined(ctx, queue)
-	}
+	start := time.Now()
+	cmds, _ := readKeys(ctx, s.client, s.cluster, keys)
 	took := time.Since(start)
 	for i, r := range batch {
 		r.rec, r.err = cmds[i].decode(start)
 		if s.observe != nil {
-			var invalid *InvalidError
-			if r.err == nil || errors.Is(r.err, ErrNotFound) || errors.As(r.err, &invalid) {
-				s.observe(r.ctx, took, nil)
-			} else {
+			if Failed(r.err) {
 				s.observe(r.ctx, took, r.err)
+			} else {
+				s.observe(r.ctx, took, nil)
 			}
 		}
 		close(r.done)
 	}
+}
+
+// Failed reports whether err is a failure to read a record, as opposed to
+// an answer: a record (nil), no record (ErrNotFound) or an invalid one
+// (*InvalidError).
+func Failed(err error) bool {
+	var invalid *InvalidError
+	return err != nil && !errors.Is(err, ErrNotFound) && !errors.As(err, &invalid)
+}
+
+// readKeys reads the records at keys in one round trip: one MULTI/EXEC,
+// so that each value and its key's lifetime belong together, or, in a
+// cluster, a pipeline, since the keys lie in many slots, which no
+// transaction spans (go-redis sends each node its share; a lookup that
+// races a write may then mix the value before it and the lifetime after,
+// and the write's invalidation drops whatever a cache kept of it). Its
+// error is the round trip's; each lookup's is in its commands.
+func readKeys(ctx context.Context, c redis.UniversalClient, cluster bool, keys []string) ([]lookupCmds, error) {
+	cmds := make([]lookupCmds, len(keys))
+	queue := func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = queueLookup(ctx, p, k)
+		}
+		return nil
+	}
+	var err error
+	if cluster {
+		_, err = c.Pipelined(ctx, queue)
+	} else {
+		_, err = c.TxPipelined(ctx, queue)
+	}
+	return cmds, err
 }
 
 // lookupCmds are the commands of one lookup.

@@ -65,11 +65,7 @@ func aclWith(t *testing.T, nodes []*redis.Client, extra ...any) string {
 // served, and changes to any of them show through the cache, with the
 // README's least-privilege user plus cluster|slots.
 func TestCluster(t *testing.T) {
-	cl, err := redistest.StartCluster(3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Stop()
+	cl := redistest.NewCluster(t, 3)
 	c := cl.Client()
 	defer c.Close()
 	ctx := context.Background()
@@ -245,15 +241,7 @@ func TestSentinelFailover(t *testing.T) {
 // against a CA that the test generates, and tracking works over TLS too.
 // Without the client certificate, lookups get SERVFAIL and a log line.
 func TestTLS(t *testing.T) {
-	files, err := redistest.GenerateTLS(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := redistest.StartTLS(files, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop()
+	srv, files := redistest.NewTLS(t, true)
 	c := srv.Client(0)
 	defer c.Close()
 	ctx := context.Background()
@@ -302,11 +290,7 @@ func TestTLS(t *testing.T) {
 // and all. rptr starts tracking it, so that records changed on it show
 // through the cache like any other.
 func TestClusterMasterAdded(t *testing.T) {
-	cl, err := redistest.StartCluster(3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Stop()
+	cl := redistest.NewCluster(t, 3)
 	c := cl.Client()
 	defer c.Close()
 	ctx := context.Background()

@@ -43,15 +43,7 @@ func roundTrip(t *testing.T, conn []string) {
 // records list from every master).
 func TestConnections(t *testing.T) {
 	t.Run("tls", func(t *testing.T) {
-		files, err := redistest.GenerateTLS(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv, err := redistest.StartTLS(files, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer srv.Stop()
+		srv, files := redistest.NewTLS(t, true)
 		roundTrip(t, []string{"--redis", "rediss://" + srv.Addr + "/0", "--tls-ca", files.CA, "--tls-cert", files.ClientCert, "--tls-key", files.ClientKey})
 		// Without the client certificate the server refuses: exit 3.
 		if _, code := ctlWith(t, []string{"--redis", "rediss://" + srv.Addr + "/0", "--tls-ca", files.CA}, "list"); code != exitFailure {
@@ -67,11 +59,7 @@ func TestConnections(t *testing.T) {
 		roundTrip(t, []string{"--mode", "sentinel", "--redis", sn.URL(0)})
 	})
 	t.Run("cluster", func(t *testing.T) {
-		cl, err := redistest.StartCluster(3)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cl.Stop()
+		cl := redistest.NewCluster(t, 3)
 		roundTrip(t, []string{"--mode", "cluster", "--redis", cl.URL()})
 	})
 }

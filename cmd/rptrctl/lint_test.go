@@ -455,11 +455,7 @@ func checkSpellings(t *testing.T, c redis.Cmdable, prefix string, args []string)
 // copied and deleted, keys of a hash-tagged prefix renamed; either way
 // with their value and expiry.
 func TestLintFixCluster(t *testing.T) {
-	cl, err := redistest.StartCluster(3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Stop)
+	cl := redistest.NewCluster(t, 3)
 	c := cl.Client()
 	t.Cleanup(func() { c.Close() })
 	for _, prefix := range []string{"lint-cluster:", "{lint-cluster}:"} {

@@ -303,3 +303,32 @@ func infoField(info, field string) string {
 	}
 	return ""
 }
+
+// NewCluster is StartCluster for a test: a failure to start fails the
+// test, and the cluster stops when the test ends.
+func NewCluster(t testing.TB, masters int) *Cluster {
+	t.Helper()
+	c, err := StartCluster(masters)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Stop)
+	return c
+}
+
+// NewTLS is GenerateTLS and StartTLS for a test: the files live in the
+// test's temporary directory, a failure fails the test, and the server
+// stops when the test ends.
+func NewTLS(t testing.TB, requireClientCert bool) (*Server, *TLSFiles) {
+	t.Helper()
+	files, err := GenerateTLS(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := StartTLS(files, requireClientCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s, files
+}
